@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a backend implements and what it may call: the IOMMU driver ops
+ * table (the kernel's vfio_iommu_driver_ops), the device ops table
+ * (vfio_device_ops plus the vfio-pci region/irq calls), and the registry
+ * through which a backend announces its groups and devices.
+ *
+ * Calling conventions: every int-returning op returns >= 0 on success and
+ * -errno on failure. IOMMU open/release/attach_group/detach_group run under
+ * the core lock and must not call back into the core. Every other op runs
+ * without it: open_device/close_device are serialised per device, and a
+ * device may call vfc_device_dma_rw() from any thread while it is open.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/vfio.h>
+
+#include "vfc-ioctl.h"
+
+struct vfc_core;
+struct vfc_group;
+struct vfc_device;
+
+/* vfio-pci's region offset encoding: index << 40. Clients use what is reported. */
+#define VFC_REGION_SHIFT 40
+#define VFC_REGION_OFFSET(index) ((uint64_t)(index) << VFC_REGION_SHIFT)
+#define VFC_REGION_INDEX(off) ((unsigned int)((off) >> VFC_REGION_SHIFT))
+#define VFC_REGION_MASK ((1ull << VFC_REGION_SHIFT) - 1)
+
+/*
+ * SET_IRQS eventfd slots that failed to resolve in the caller carry their
+ * errno: -EBADF (not open) or -EINVAL (not an eventfd).
+ */
+#define VFC_IRQ_FD_ERROR(err) (-0x10000 - (int32_t)(err))
+static inline int vfc_irq_fd_error(int32_t v)
+{
+	return v <= -0x10000 ? -(int)(-0x10000 - v) : 0;
+}
+
+/**
+ * struct vfc_iommu_ops - an IOMMU driver, e.g. type1.
+ * @name: for logs.
+ * @check_extension: @data is NULL when no container uses the driver yet.
+ *                   Return 1 for a supported extension or type, else 0.
+ * @open: create per-container state for IOMMU type @type.
+ *        Return 0 and *@ret_data, or -EINVAL for a type it cannot open.
+ * @release: free what @open made (all mappings go).
+ * @attach_group: a group joins the container. Return 0 or -errno.
+ * @detach_group: a group leaves the container.
+ * @ioctl: every container ioctl the core does not handle itself (MAP_DMA,
+ *         UNMAP_DMA, GET_INFO, ...). Follows the vfc_ioctl retry protocol;
+ *         returns -ENOTTY for unknown commands.
+ * @dma_rw: a device reads or writes @len bytes at @iova. Return 0, or
+ *          -EFAULT when any byte is unmapped or lacks the permission.
+ */
+struct vfc_iommu_ops {
+	const char *name;
+	int (*check_extension)(void *driver_data, void *data, unsigned long ext);
+	int (*open)(void *driver_data, unsigned long type, void **ret_data);
+	void (*release)(void *data);
+	int (*attach_group)(void *data, struct vfc_group *group);
+	void (*detach_group)(void *data, struct vfc_group *group);
+	int (*ioctl)(void *data, struct vfc_ioctl *io);
+	int (*dma_rw)(void *data, uint64_t iova, void *buf, size_t len, bool write);
+};
+
+/**
+ * struct vfc_device_ops - a device model or a real device.
+ * @open_device: first open of the device; @dev is the core's handle.
+ * @close_device: last close; the device must drop client eventfds and
+ *                stop DMA.
+ * @get_info: fill flags, num_regions, num_irqs.
+ * @get_region_info: @info->index is below num_regions; @info->offset is
+ *                   preset to VFC_REGION_OFFSET(index). Fill size, flags,
+ *                   and optionally caps. Return 0 or -EINVAL.
+ * @region_rw: access @len bytes at @off of region @index. Return bytes
+ *             done (may be short at the end), or -EINVAL / -EIO.
+ * @get_irq_info: @info->index is below num_irqs. Fill flags and count, or
+ *                return -EINVAL for an index the device does not have.
+ * @set_irqs: the header has been validated against get_irq_info's count.
+ *            For DATA_EVENTFD, @data holds @count int32 values: a local fd
+ *            already resolved in this process, -1 for "none" (any negative
+ *            client value), or a VFC_IRQ_FD_ERROR() marker for a client fd
+ *            that could not be used; the device returns
+ *            vfc_irq_fd_error(value) at the point where the kernel would
+ *            have looked the fd up, so errno ordering stays the kernel's.
+ *            The device dup()s the fds it keeps. For DATA_BOOL, @count
+ *            bytes. Return 0 or -errno (-ENOTTY for an action the index
+ *            does not support).
+ * @reset: NULL when the device cannot reset (VFIO_DEVICE_RESET: EINVAL).
+ * @match: optional; decide whether @buf names the device. Return 1, 0, or
+ *         -errno. Without it the name must be equal.
+ */
+struct vfc_device_ops {
+	int (*open_device)(void *priv, struct vfc_device *dev);
+	void (*close_device)(void *priv);
+	int (*get_info)(void *priv, struct vfio_device_info *info);
+	int (*get_region_info)(void *priv, struct vfio_region_info *info,
+			       struct vfc_caps *caps);
+	ssize_t (*region_rw)(void *priv, unsigned int index, uint64_t off,
+			     void *buf, size_t len, bool write);
+	int (*get_irq_info)(void *priv, struct vfio_irq_info *info);
+	int (*set_irqs)(void *priv, uint32_t flags, unsigned int index,
+			unsigned int start, unsigned int count, const void *data);
+	int (*reset)(void *priv);
+	int (*match)(struct vfc_device *dev, const char *buf);
+};
+
+/**
+ * vfc_core_add_iommu_driver() - register an IOMMU driver.
+ * @core: the core.
+ * @ops: the driver; must outlive @core.
+ * @driver_data: passed to check_extension and open.
+ *
+ * Drivers are asked in registration order, as the kernel's list is.
+ * Return: 0, -ENOMEM.
+ */
+int vfc_core_add_iommu_driver(struct vfc_core *core, const struct vfc_iommu_ops *ops,
+			      void *driver_data);
+
+/**
+ * vfc_core_add_group() - announce an IOMMU group.
+ * @core: the core.
+ * @id: the group number, as in /dev/vfio/<id>.
+ * @priv: backend data, see vfc_group_priv().
+ * @ret_group: the group, owned by @core (not a new reference).
+ *
+ * A new group is viable.
+ * Return: 0, -EEXIST for a taken number, -ENOMEM.
+ */
+int vfc_core_add_group(struct vfc_core *core, unsigned int id, void *priv,
+		       struct vfc_group **ret_group);
+
+/**
+ * vfc_group_add_device() - announce a device in a group.
+ * @group: its group.
+ * @name: its name, e.g. "0000:06:0d.0"; copied.
+ * @ops: its ops; must outlive the core.
+ * @priv: passed to every op.
+ * @ret_device: the device, owned by the core (may be NULL).
+ *
+ * Return: 0, -EEXIST for a name taken anywhere in the core, -EINVAL for an
+ * empty name or one of 4096 bytes or more, -ENOMEM.
+ */
+int vfc_group_add_device(struct vfc_group *group, const char *name,
+			 const struct vfc_device_ops *ops, void *priv,
+			 struct vfc_device **ret_device);
+
+/**
+ * vfc_group_set_viable() - a backend's word on isolation.
+ * @group: the group.
+ * @viable: false when some device of the group is bound to a driver that
+ *          is not ours: SET_CONTAINER then fails with EPERM and
+ *          GET_STATUS clears VIABLE until the group is attached.
+ */
+void vfc_group_set_viable(struct vfc_group *group, bool viable);
+
+unsigned int vfc_group_id(const struct vfc_group *group);
+void *vfc_group_priv(const struct vfc_group *group);
+const char *vfc_device_name(const struct vfc_device *dev);
+
+/**
+ * vfc_device_match_pci() - vfio-pci's name matching, for @match.
+ * @dev: the device.
+ * @buf: the client's string.
+ *
+ * The name alone matches. The name followed by a space and options is
+ * what vfio-pci parses for "vf_token=<uuid>"; our devices are neither PF
+ * nor VF, so any option is refused as vfio-pci refuses a token there.
+ * Return: 1 match, 0 no match, -EINVAL for options.
+ */
+int vfc_device_match_pci(struct vfc_device *dev, const char *buf);
+
+/**
+ * vfc_device_dma_rw() - a device's DMA through its container's IOMMU.
+ * @dev: the device; must be open.
+ * @iova: the I/O virtual address.
+ * @buf: local buffer.
+ * @len: bytes.
+ * @write: true to write client memory.
+ *
+ * Return: 0, -EFAULT for an IOMMU fault, -ENODEV when the device is not
+ * open (no container).
+ */
+int vfc_device_dma_rw(struct vfc_device *dev, uint64_t iova, void *buf, size_t len,
+		      bool write);

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The transport-facing API of the VFIO core: create a core, open its
+ * container, group and device files, pass them ioctls and region accesses,
+ * and release them. The core never sees libfuse; a transport (CUSE, or the
+ * in-process one in vfc-local.h) turns its requests into these calls.
+ *
+ * Lifetime rule, as in the kernel: containers, groups and devices may be
+ * closed in any order. A device file keeps its group open (a second open
+ * of the group gets EBUSY until the device closes) and the group keeps its
+ * container and IOMMU.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vfc-backend.h"
+#include "vfc-ioctl.h"
+
+struct vfc_container;
+struct vfc_group_file;
+struct vfc_device_file;
+
+/**
+ * struct vfc_caller_ops - what a transport resolves for the core.
+ * @get_container: the container behind the caller's fd @fd. Called with
+ *                 no core lock held (the transport may issue a nested
+ *                 ioctl to find out). Return 0 and a NEW reference in
+ *                 *@ret; -EBADF when @fd is not open in the caller;
+ *                 -EBADFD when it is open but not one of our containers.
+ * @get_fd: duplicate the caller's fd @fd into this process. Return the
+ *          local fd (O_CLOEXEC; the core owns it), or -EBADF.
+ * @install_device: give the caller an fd for @df. Return the fd number
+ *                  the caller sees; on success the reference on @df moves
+ *                  to the transport; on failure the core keeps it.
+ */
+struct vfc_caller_ops {
+	int (*get_container)(struct vfc_caller *caller, int fd, struct vfc_container **ret);
+	int (*get_fd)(struct vfc_caller *caller, int fd);
+	int (*install_device)(struct vfc_caller *caller, struct vfc_device_file *df);
+};
+
+/**
+ * struct vfc_caller - the process behind one request.
+ * @ops: resolution callbacks; any may be NULL (the core then answers as
+ *       for an fd that is not open: EBADF; or ENOTTY for install).
+ * @pid: its thread-group id in our pid namespace (0 if unknown).
+ * @uid: its uid.
+ * @gid: its gid.
+ */
+struct vfc_caller {
+	const struct vfc_caller_ops *ops;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
+/**
+ * vfc_core_new() - an empty core: no drivers, groups or devices.
+ * @ret_core: the new core.
+ * Return: 0, -ENOMEM.
+ */
+int vfc_core_new(struct vfc_core **ret_core);
+
+/**
+ * vfc_core_free() - free a core and everything registered with it.
+ * @core: the core, or NULL. Every file must have been released.
+ * Return: NULL.
+ */
+struct vfc_core *vfc_core_free(struct vfc_core *core);
+
+/**
+ * vfc_core_find_group() - look a group up by number.
+ * Return: the group (owned by the core), or NULL.
+ */
+struct vfc_group *vfc_core_find_group(struct vfc_core *core, unsigned int id);
+
+/**
+ * vfc_core_for_each_group() - iterate groups in registration order.
+ * @core: the core.
+ * @prev: NULL to start, or the previous group.
+ * Return: the next group, or NULL.
+ */
+struct vfc_group *vfc_core_next_group(struct vfc_core *core, struct vfc_group *prev);
+
+/* Containers: one per open of /dev/vfio/vfio. */
+
+/**
+ * vfc_container_open() - a new, empty container.
+ * Return: 0 with a new reference in *@ret, -ENOMEM.
+ */
+int vfc_container_open(struct vfc_core *core, struct vfc_container **ret);
+struct vfc_container *vfc_container_ref(struct vfc_container *c);
+/** vfc_container_unref() - drop a reference; NULL is fine. Return: NULL. */
+struct vfc_container *vfc_container_unref(struct vfc_container *c);
+int vfc_container_ioctl(struct vfc_container *c, struct vfc_ioctl *io);
+/** vfc_container_id() - a number unique in the core, for logs and identity ioctls. */
+unsigned long vfc_container_id(const struct vfc_container *c);
+/** vfc_core_find_container() - by id. Return: a NEW reference, or NULL. */
+struct vfc_container *vfc_core_find_container(struct vfc_core *core, unsigned long id);
+
+/* Group files: one per successful open of /dev/vfio/<id>. */
+
+/**
+ * vfc_group_open() - open a group, as the kernel's group open does.
+ * Return: 0 and the file; -ENODEV for no such group; -EBUSY when it is
+ * already open, or still held by a device file of an earlier open.
+ */
+int vfc_group_open(struct vfc_core *core, unsigned int id, struct vfc_group_file **ret);
+/** vfc_group_close() - release the file from vfc_group_open(). NULL is fine. */
+void vfc_group_close(struct vfc_group_file *gf);
+int vfc_group_file_ioctl(struct vfc_group_file *gf, struct vfc_ioctl *io);
+struct vfc_group *vfc_group_file_group(struct vfc_group_file *gf);
+
+/* Device files: from GROUP_GET_DEVICE_FD. */
+
+struct vfc_device_file *vfc_device_file_ref(struct vfc_device_file *df);
+/** vfc_device_file_unref() - the last reference closes the device. Return: NULL. */
+struct vfc_device_file *vfc_device_file_unref(struct vfc_device_file *df);
+int vfc_device_file_ioctl(struct vfc_device_file *df, struct vfc_ioctl *io);
+struct vfc_device *vfc_device_file_device(struct vfc_device_file *df);
+
+/**
+ * vfc_device_file_rw() - pread/pwrite on a device fd.
+ * @df: the device file.
+ * @off: the file offset: a region's reported offset plus the offset in it.
+ * @buf: local buffer.
+ * @len: bytes.
+ * @write: direction.
+ * Return: bytes done, or -EINVAL for an offset in no region.
+ */
+ssize_t vfc_device_file_rw(struct vfc_device_file *df, uint64_t off, void *buf, size_t len,
+			   bool write);

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Group files: /dev/vfio/<id>, one opener at a time. The open file and
+ * every device opened through it keep the group "open" (open_refs); when
+ * the last of them goes, the group leaves its container, as the kernel's
+ * group release does once device fds have dropped their file references.
+ *
+ * Must support container/group/device being closed in any order.
+ */
+#include <string.h>
+
+#include "vfc-log.h"
+#include "vfc-private.h"
+
+int vfc_group_open(struct vfc_core *core, unsigned int id, struct vfc_group_file **ret)
+{
+	struct vfc_group_file *gf;
+	struct vfc_group *g;
+	int r = 0;
+
+	gf = calloc(1, sizeof(*gf));
+	if (!gf)
+		return -ENOMEM;
+	pthread_mutex_lock(&core->lock);
+	for (g = core->groups; g; g = g->next)
+		if (g->id == id)
+			break;
+	if (!g) {
+		r = -ENODEV;
+	} else if (g->open_refs) {
+		/* Also while a device of an earlier open is still open. */
+		vfc_info("group %u: already open", id);
+		r = -EBUSY;
+	} else {
+		g->open_refs = 1;
+		gf->group = g;
+	}
+	pthread_mutex_unlock(&core->lock);
+	if (r < 0) {
+		free(gf);
+		return r;
+	}
+	vfc_debug("group %u: opened", id);
+	*ret = gf;
+	return 0;
+}
+
+void vfc_group_put_open_locked(struct vfc_group *g)
+{
+	if (--g->open_refs)
+		return;
+	if (g->container)
+		vfc_group_detach_container_locked(g);
+	vfc_debug("group %u: released", g->id);
+}
+
+void vfc_group_close(struct vfc_group_file *gf)
+{
+	struct vfc_core *core;
+
+	if (!gf)
+		return;
+	core = gf->group->core;
+	pthread_mutex_lock(&core->lock);
+	vfc_group_put_open_locked(gf->group);
+	pthread_mutex_unlock(&core->lock);
+	free(gf);
+}
+
+struct vfc_group *vfc_group_file_group(struct vfc_group_file *gf)
+{
+	return gf->group;
+}
+
+static int group_ioctl_get_status(struct vfc_group *g, struct vfc_ioctl *io)
+{
+	const size_t minsz = vfc_offsetofend(struct vfio_group_status, flags);
+	struct vfio_group_status status;
+	int r;
+
+	r = vfc_ioctl_need(io, minsz, minsz);
+	if (r)
+		return r;
+	memcpy(&status, io->in, minsz);
+	if (status.argsz < minsz) {
+		vfc_info("group %u: GET_STATUS: argsz %u < %zu", g->id, status.argsz, minsz);
+		return -EINVAL;
+	}
+	status.flags = 0;
+	pthread_mutex_lock(&g->core->lock);
+	if (g->container)
+		status.flags = VFIO_GROUP_FLAGS_CONTAINER_SET | VFIO_GROUP_FLAGS_VIABLE;
+	else if (g->viable)
+		status.flags = VFIO_GROUP_FLAGS_VIABLE;
+	pthread_mutex_unlock(&g->core->lock);
+	vfc_ioctl_reply(io, &status, minsz);
+	return 0;
+}
+
+static int group_ioctl_set_container(struct vfc_group *g, struct vfc_ioctl *io)
+{
+	struct vfc_container *c = NULL;
+	int32_t fd;
+	int r, resolved;
+
+	r = vfc_ioctl_need(io, sizeof(fd), 0);
+	if (r)
+		return r;
+	memcpy(&fd, io->in, sizeof(fd));
+
+	/* Resolve before locking: the transport may issue a nested ioctl. */
+	if (io->caller && io->caller->ops && io->caller->ops->get_container)
+		resolved = io->caller->ops->get_container(io->caller, fd, &c);
+	else
+		resolved = -EBADF;
+	if (resolved == -EBADF) {
+		vfc_info("group %u: SET_CONTAINER: fd %d is not open in the caller", g->id, fd);
+		return -EBADF;
+	}
+
+	pthread_mutex_lock(&g->core->lock);
+	if (g->container) {
+		vfc_info("group %u: SET_CONTAINER: already in container %lu", g->id,
+			 g->container->id);
+		r = -EINVAL;
+	} else if (resolved < 0) {
+		vfc_info("group %u: SET_CONTAINER: fd %d is not a VFIO container", g->id, fd);
+		r = -EBADFD;
+	} else {
+		r = vfc_container_attach_group_locked(c, g);
+	}
+	if (c)
+		vfc_container_put_locked(c);	/* the lookup's reference */
+	pthread_mutex_unlock(&g->core->lock);
+	return r;
+}
+
+static int group_ioctl_unset_container(struct vfc_group *g)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&g->core->lock);
+	if (!g->container) {
+		vfc_info("group %u: UNSET_CONTAINER: no container set", g->id);
+		r = -EINVAL;
+	} else if (g->container_users != 1) {
+		vfc_info("group %u: UNSET_CONTAINER: %u device(s) still open", g->id,
+			 g->container_users - 1);
+		r = -EBUSY;
+	} else {
+		vfc_group_detach_container_locked(g);
+	}
+	pthread_mutex_unlock(&g->core->lock);
+	return r;
+}
+
+/*
+ * Find the device @buf names. Return: 0 and the device, -ENODEV, or a
+ * match op's error (vfio-pci: -EINVAL for options after the name).
+ */
+static int group_find_device(struct vfc_group *g, const char *buf, struct vfc_device **ret)
+{
+	struct vfc_device *d;
+	int r = 0;
+
+	/* The device list is fixed once registered: no lock needed to walk it. */
+	for (d = g->devices; d; d = d->next) {
+		r = d->ops->match ? d->ops->match(d, buf) : !strcmp(d->name, buf);
+		if (r)
+			break;
+	}
+	if (r < 0)
+		return r;
+	if (!d)
+		return -ENODEV;
+	*ret = d;
+	return 0;
+}
+
+static int group_ioctl_get_device_fd(struct vfc_group *g, struct vfc_ioctl *io)
+{
+	struct vfc_device_file *df = NULL;
+	struct vfc_device *d;
+	const char *name;
+	int r, fd;
+
+	r = vfc_ioctl_get_string(io, 4096, &name);
+	if (r == -EINVAL)
+		vfc_info("group %u: GET_DEVICE_FD: no NUL within 4096 bytes", g->id);
+	if (r)
+		return r;
+	r = group_find_device(g, name, &d);
+	if (r < 0) {
+		vfc_info("group %u: GET_DEVICE_FD: \"%.64s\": %s", g->id, name,
+			 r == -ENODEV ? "no such device in the group" : strerror(-r));
+		return r;
+	}
+	r = vfc_device_open_file(d, &df);
+	if (r < 0)
+		return r;
+	if (!io->caller || !io->caller->ops || !io->caller->ops->install_device) {
+		vfc_device_file_unref(df);
+		return -ENOTTY;
+	}
+	fd = io->caller->ops->install_device(io->caller, df);
+	if (fd < 0) {
+		vfc_info("group %u: GET_DEVICE_FD: \"%s\": cannot give the caller an fd: %s",
+			 g->id, d->name, strerror(-fd));
+		vfc_device_file_unref(df);
+		return fd;
+	}
+	/* ref moved to the transport */
+	vfc_debug("group %u: device \"%s\" opened as fd %d", g->id, d->name, fd);
+	return fd;
+}
+
+int vfc_group_file_ioctl(struct vfc_group_file *gf, struct vfc_ioctl *io)
+{
+	struct vfc_group *g = gf->group;
+
+	io->out_len = 0;
+	switch (io->cmd) {
+	case VFIO_GROUP_GET_STATUS:
+		return group_ioctl_get_status(g, io);
+	case VFIO_GROUP_SET_CONTAINER:
+		return group_ioctl_set_container(g, io);
+	case VFIO_GROUP_UNSET_CONTAINER:
+		return group_ioctl_unset_container(g);
+	case VFIO_GROUP_GET_DEVICE_FD:
+		return group_ioctl_get_device_fd(g, io);
+	default:
+		vfc_info("group %u: unknown ioctl 0x%x", g->id, io->cmd);
+		return -ENOTTY;
+	}
+}

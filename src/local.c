@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The in-process transport (see vfc-local.h): a pretend fd table and the
+ * retry loop a CUSE caller's kernel would run, over our own memory.
+ */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "vfc-local.h"
+#include "vfc-log.h"
+#include "vfc-private.h"
+
+enum local_kind { LOCAL_FREE, LOCAL_CONTAINER, LOCAL_GROUP, LOCAL_DEVICE };
+
+/* Files are shared between dup()ed fds, as struct file is. */
+struct local_file {
+	enum local_kind kind;
+	unsigned int fds;
+	union {
+		struct vfc_container *container;
+		struct vfc_group_file *group;
+		struct vfc_device_file *device;
+	};
+};
+
+struct vfc_local {
+	struct vfc_core *core;
+	struct vfc_caller caller;
+	struct local_file *files[VFC_LOCAL_MAX_FILES];
+	unsigned int last_rounds;
+};
+
+static struct vfc_local *local_from_caller(struct vfc_caller *c)
+{
+	return (struct vfc_local *)((char *)c - offsetof(struct vfc_local, caller));
+}
+
+static struct local_file *local_get(struct vfc_local *l, int fd)
+{
+	if (fd < VFC_LOCAL_FD_BASE || fd >= VFC_LOCAL_FD_BASE + VFC_LOCAL_MAX_FILES)
+		return NULL;
+	return l->files[fd - VFC_LOCAL_FD_BASE];
+}
+
+static int local_install(struct vfc_local *l, struct local_file *f)
+{
+	for (int i = 0; i < VFC_LOCAL_MAX_FILES; i++)
+		if (!l->files[i]) {
+			l->files[i] = f;
+			f->fds++;
+			return VFC_LOCAL_FD_BASE + i;
+		}
+	return -EMFILE;
+}
+
+static int local_caller_get_container(struct vfc_caller *caller, int fd,
+				      struct vfc_container **ret)
+{
+	struct local_file *f = local_get(local_from_caller(caller), fd);
+
+	if (f) {
+		if (f->kind != LOCAL_CONTAINER)
+			return -EBADFD;
+		*ret = vfc_container_ref(f->container);
+		return 0;
+	}
+	return fcntl(fd, F_GETFD) < 0 ? -EBADF : -EBADFD;
+}
+
+static int local_caller_get_fd(struct vfc_caller *caller, int fd)
+{
+	int r;
+
+	if (local_get(local_from_caller(caller), fd))
+		return -EBADF;	/* not a real fd, so surely not an eventfd */
+	if (fd >= VFC_LOCAL_FD_BASE)
+		return -EBADF;
+	r = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	return r < 0 ? -errno : r;
+}
+
+static int local_caller_install_device(struct vfc_caller *caller, struct vfc_device_file *df)
+{
+	struct local_file *f = calloc(1, sizeof(*f));
+	int fd;
+
+	if (!f)
+		return -ENOMEM;
+	f->kind = LOCAL_DEVICE;
+	f->device = df;
+	fd = local_install(local_from_caller(caller), f);
+	if (fd < 0)
+		free(f);
+	return fd;	/* on success the reference on df moved to f */
+}
+
+static const struct vfc_caller_ops local_caller_ops = {
+	.get_container = local_caller_get_container,
+	.get_fd = local_caller_get_fd,
+	.install_device = local_caller_install_device,
+};
+
+int vfc_local_new(struct vfc_core *core, struct vfc_local **ret)
+{
+	struct vfc_local *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	l->core = core;
+	l->caller = (struct vfc_caller){
+		.ops = &local_caller_ops, .pid = getpid(), .uid = getuid(), .gid = getgid(),
+	};
+	*ret = l;
+	return 0;
+}
+
+struct vfc_local *vfc_local_free(struct vfc_local *l)
+{
+	if (!l)
+		return NULL;
+	for (int i = 0; i < VFC_LOCAL_MAX_FILES; i++)
+		if (l->files[i])
+			vfc_local_close(l, VFC_LOCAL_FD_BASE + i);
+	free(l);
+	return NULL;
+}
+
+int vfc_local_open_container(struct vfc_local *l)
+{
+	struct local_file *f = calloc(1, sizeof(*f));
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	r = vfc_container_open(l->core, &f->container);
+	if (r < 0) {
+		free(f);
+		return r;
+	}
+	f->kind = LOCAL_CONTAINER;
+	r = local_install(l, f);
+	if (r < 0) {
+		vfc_container_unref(f->container);
+		free(f);
+	}
+	return r;
+}
+
+int vfc_local_open_group(struct vfc_local *l, unsigned int id)
+{
+	struct local_file *f = calloc(1, sizeof(*f));
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	r = vfc_group_open(l->core, id, &f->group);
+	if (r < 0) {
+		free(f);
+		return r;
+	}
+	f->kind = LOCAL_GROUP;
+	r = local_install(l, f);
+	if (r < 0) {
+		vfc_group_close(f->group);
+		free(f);
+	}
+	return r;
+}
+
+int vfc_local_close(struct vfc_local *l, int fd)
+{
+	struct local_file *f = local_get(l, fd);
+
+	if (!f)
+		return -EBADF;
+	l->files[fd - VFC_LOCAL_FD_BASE] = NULL;
+	if (--f->fds)
+		return 0;
+	switch (f->kind) {
+	case LOCAL_CONTAINER:
+		vfc_container_unref(f->container);
+		break;
+	case LOCAL_GROUP:
+		vfc_group_close(f->group);
+		break;
+	case LOCAL_DEVICE:
+		vfc_device_file_unref(f->device);
+		break;
+	case LOCAL_FREE:
+		break;
+	}
+	free(f);
+	return 0;
+}
+
+int vfc_local_dup(struct vfc_local *l, int fd)
+{
+	struct local_file *f = local_get(l, fd);
+
+	if (!f)
+		return -EBADF;
+	return local_install(l, f);
+}
+
+static int self_copy(void *dst, const void *src, size_t len)
+{
+	struct iovec local = { .iov_base = dst, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)src, .iov_len = len };
+	ssize_t n;
+
+	if (!len)
+		return 0;
+	n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	return n == (ssize_t)len ? 0 : -EFAULT;
+}
+
+long vfc_local_ioctl(struct vfc_local *l, int fd, unsigned int cmd, unsigned long arg)
+{
+	struct local_file *f = local_get(l, fd);
+	_cleanup_free_ uint8_t *in = NULL, *out = NULL;
+	struct vfc_ioctl io = { .cmd = cmd, .arg = arg, .caller = &l->caller };
+	int r;
+
+	if (!f)
+		return -EBADF;
+	l->last_rounds = 0;
+	for (;;) {
+		switch (f->kind) {
+		case LOCAL_CONTAINER:
+			r = vfc_container_ioctl(f->container, &io);
+			break;
+		case LOCAL_GROUP:
+			r = vfc_group_file_ioctl(f->group, &io);
+			break;
+		case LOCAL_DEVICE:
+			r = vfc_device_file_ioctl(f->device, &io);
+			break;
+		default:
+			return -EBADF;
+		}
+		if (r != VFC_IOCTL_RETRY)
+			break;
+		/* A handler must ask for more each round, within bounds. */
+		if (++l->last_rounds > 4 || (io.need_in <= io.in_len && io.need_out <= io.out_cap) ||
+		    io.need_in > VFC_IOCTL_MAX_XFER || io.need_out > VFC_IOCTL_MAX_XFER) {
+			vfc_err("local: ioctl 0x%x: handler retry protocol violated", cmd);
+			return -EIO;
+		}
+		free(in);
+		free(out);
+		in = malloc(io.need_in + 1);
+		out = calloc(1, io.need_out + 1);
+		if (!in || !out)
+			return -ENOMEM;
+		/* CUSE fails the whole ioctl with EFAULT when a range is not
+		 * readable or writable. */
+		r = self_copy(in, (const void *)arg, io.need_in);
+		if (r < 0)
+			return r;
+		io.in = in;
+		io.in_len = io.need_in;
+		io.out = out;
+		io.out_cap = io.need_out;
+	}
+	if (r >= 0 && io.out_len) {
+		struct iovec local = { .iov_base = out, .iov_len = io.out_len };
+		struct iovec remote = { .iov_base = (void *)arg, .iov_len = io.out_len };
+
+		if (process_vm_writev(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)io.out_len)
+			return -EFAULT;
+	}
+	return r;
+}
+
+unsigned int vfc_local_last_rounds(const struct vfc_local *l)
+{
+	return l->last_rounds;
+}
+
+static ssize_t local_rw(struct vfc_local *l, int fd, void *buf, size_t len, uint64_t off,
+			bool write)
+{
+	struct local_file *f = local_get(l, fd);
+
+	if (!f)
+		return -EBADF;
+	if (f->kind != LOCAL_DEVICE)
+		return -ESPIPE;	/* container and group files are not seekable */
+	return vfc_device_file_rw(f->device, off, buf, len, write);
+}
+
+ssize_t vfc_local_pread(struct vfc_local *l, int fd, void *buf, size_t len, uint64_t off)
+{
+	return local_rw(l, fd, buf, len, off, false);
+}
+
+ssize_t vfc_local_pwrite(struct vfc_local *l, int fd, const void *buf, size_t len, uint64_t off)
+{
+	return local_rw(l, fd, (void *)buf, len, off, true);
+}
