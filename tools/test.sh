@@ -63,8 +63,10 @@ run_mode() {
 		;;
 	*) echo "test: unknown mode '$mode'" >&2; exit 2 ;;
 	esac
-	if [ ! -d "$dir" ]; then
-		meson setup "$dir" "${opts[@]}" >/dev/null
+	if [ ! -f "$dir/build.ninja" ]; then
+		rm -rf "$dir"
+		meson setup "$dir" "${opts[@]}" >"$dir.setup.log" 2>&1 ||
+			{ cat "$dir.setup.log" >&2; exit 1; }
 	fi
 	meson compile -C "$dir" >/dev/null
 	echo "test: === $mode ===" >&2
