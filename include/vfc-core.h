@@ -85,6 +85,21 @@ struct vfc_group *vfc_core_find_group(struct vfc_core *core, unsigned int id);
  */
 struct vfc_group *vfc_core_next_group(struct vfc_core *core, struct vfc_group *prev);
 
+/**
+ * vfc_group_next_device() - iterate a group's devices in registration order.
+ * @group: the group.
+ * @prev: NULL to start, or the previous device.
+ * Return: the next device (owned by the core), or NULL.
+ */
+struct vfc_device *vfc_group_next_device(struct vfc_group *group, struct vfc_device *prev);
+
+/**
+ * vfc_device_config_read() - read a device's PCI config space, open or not
+ * (for the sysfs view: vendor, device, class...).
+ * Return: bytes read, or -errno from the device.
+ */
+ssize_t vfc_device_config_read(struct vfc_device *dev, uint64_t off, void *buf, size_t len);
+
 /* Containers: one per open of /dev/vfio/vfio. */
 
 /**

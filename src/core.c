@@ -204,3 +204,20 @@ const char *vfc_device_name(const struct vfc_device *dev)
 {
 	return dev->name;
 }
+
+struct vfc_device *vfc_group_next_device(struct vfc_group *group, struct vfc_device *prev)
+{
+	struct vfc_device *d;
+
+	pthread_mutex_lock(&group->core->lock);
+	d = prev ? prev->next : group->devices;
+	pthread_mutex_unlock(&group->core->lock);
+	return d;
+}
+
+ssize_t vfc_device_config_read(struct vfc_device *dev, uint64_t off, void *buf, size_t len)
+{
+	if (dev->info.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX)
+		return -EINVAL;
+	return dev->ops->region_rw(dev->priv, VFIO_PCI_CONFIG_REGION_INDEX, off, buf, len, false);
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Turning the configuration into backend objects: IOMMU drivers, groups and
+ * devices registered with the core. "fake" is the test backend; "emu" the
+ * emulated one.
+ */
+#include <string.h>
+
+#include "daemon.h"
+#include "fake.h"
+#include "vfc-log.h"
+
+static struct vfc_fake_iommu *fake_iommu;
+static struct vfc_fake_device **fake_devices;
+static unsigned int n_fake_devices;
+
+static int add_fake_device(struct vfc_daemon *d, const struct vfc_cfg_device *cd,
+			   struct vfc_group *g)
+{
+	struct vfc_fake_device *fd, **arr;
+
+	if (strcmp(cd->model, "fake")) {
+		vfc_err("device \"%s\": backend fake has only model fake", cd->name);
+		return -EINVAL;
+	}
+	fd = calloc(1, sizeof(*fd));
+	arr = realloc(fake_devices, (n_fake_devices + 1) * sizeof(*arr));
+	if (!fd || !arr) {
+		free(fd);
+		return -ENOMEM;
+	}
+	fake_devices = arr;
+	fake_devices[n_fake_devices++] = fd;
+	vfc_fake_device_init(fd, 0x1234, 0x11e8);
+	return vfc_group_add_device(g, cd->name, &vfc_fake_device_ops, fd, NULL);
+}
+
+int vfc_backends_setup(struct vfc_daemon *d)
+{
+	const struct vfc_config *cfg = d->cfg;
+	int r;
+
+	fake_iommu = calloc(1, sizeof(*fake_iommu));
+	if (!fake_iommu)
+		return -ENOMEM;
+	r = vfc_core_add_iommu_driver(d->core, &vfc_fake_iommu_ops, fake_iommu);
+	if (r < 0)
+		return r;
+	for (unsigned int i = 0; i < cfg->n_groups; i++) {
+		r = vfc_core_add_group(d->core, cfg->groups[i].id, NULL, NULL);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned int i = 0; i < cfg->n_devices; i++) {
+		const struct vfc_cfg_device *cd = &cfg->devices[i];
+		struct vfc_group *g = vfc_core_find_group(d->core, cd->group);
+
+		if (!strcmp(cd->backend, "fake")) {
+			r = add_fake_device(d, cd, g);
+		} else {
+			vfc_err("device \"%s\": unknown backend \"%s\"", cd->name, cd->backend);
+			r = -EINVAL;
+		}
+		if (r < 0) {
+			vfc_err("device \"%s\": cannot be set up: %s", cd->name, strerror(-r));
+			return r;
+		}
+		vfc_info("device \"%s\": %s/%s in group %u", cd->name, cd->backend, cd->model,
+			 cd->group);
+	}
+	return 0;
+}
+
+void vfc_backends_teardown(struct vfc_daemon *d)
+{
+	for (unsigned int i = 0; i < n_fake_devices; i++) {
+		vfc_fake_device_fini(fake_devices[i]);
+		free(fake_devices[i]);
+	}
+	free(fake_devices);
+	fake_devices = NULL;
+	n_fake_devices = 0;
+	free(fake_iommu);
+	fake_iommu = NULL;
+}

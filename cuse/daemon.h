@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vfio-cused's private shared header: configuration, CUSE nodes, the
+ * per-open file objects, and the pieces main.c wires together. Only cuse/
+ * includes <cuse_lowlevel.h>.
+ */
+#pragma once
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+#include <cuse_lowlevel.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vfc-core.h"
+
+#define VFC_MAX_NODES 512
+#define VFC_MAX_WORKERS 64
+
+/* Configuration (config.c) */
+
+struct vfc_cfg_device {
+	char *name;		/* e.g. 0000:06:0d.0 */
+	unsigned int group;
+	char *backend;		/* "emu" or "fake" */
+	char *model;		/* "edu", "pcitest", ... */
+	char *options;		/* model options, may be NULL */
+};
+
+struct vfc_cfg_group {
+	unsigned int id;
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+};
+
+struct vfc_config {
+	char *prefix;		/* node prefix under /dev, default "vfio" */
+	char *rundir;		/* default /run/vfio-cuse */
+	struct vfc_cfg_device *devices;
+	unsigned int n_devices;
+	struct vfc_cfg_group *groups;
+	unsigned int n_groups;
+	unsigned long dma_entry_limit;
+};
+
+/**
+ * vfc_config_parse_line() - one line of the configuration language.
+ * @cfg: where it goes.
+ * @line: the text (modified).
+ * @where: "FILE:N" for messages.
+ * Return: 0, -EINVAL (logged with @where and the problem), -ENOMEM.
+ */
+int vfc_config_parse_line(struct vfc_config *cfg, char *line, const char *where);
+int vfc_config_load(struct vfc_config *cfg, const char *path);
+int vfc_config_finish(struct vfc_config *cfg);
+void vfc_config_clear(struct vfc_config *cfg);
+
+/* Nodes and files (nodes.c, files.c) */
+
+enum vfc_node_kind {
+	VFC_NODE_CONTAINER,
+	VFC_NODE_GROUP,
+	VFC_NODE_DEVICE,
+};
+
+struct vfc_daemon;
+
+struct vfc_node {
+	struct vfc_daemon *daemon;
+	enum vfc_node_kind kind;
+	unsigned int group;		/* VFC_NODE_GROUP */
+	char devname[128];		/* "vfio/26" */
+	struct fuse_session *se;
+	dev_t dev;			/* confirmed through /sys/class/cuse */
+	bool init_done;
+	bool gone;
+};
+
+struct vfc_daemon {
+	struct vfc_core *core;
+	struct vfc_config *cfg;
+	struct vfc_node nodes[VFC_MAX_NODES];
+	unsigned int n_nodes;
+	unsigned int major;
+	dev_t container_dev, device_dev;
+	/* device-node files armed for GET_DEVICE_FD, by caller thread */
+	pthread_mutex_t armed_lock;
+	struct vfc_file *armed;
+	/* worker pool */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct vfc_work *queue, *queue_tail;
+	struct vfc_work *free_work;
+	unsigned int workers, idle;
+	bool stopping;
+};
+
+/* One open of one of our nodes. */
+struct vfc_file {
+	struct vfc_node *node;
+	pthread_mutex_t lock;			/* pos, binding */
+	struct vfc_container *container;	/* container node */
+	struct vfc_group_file *group;		/* group node */
+	struct vfc_device_file *device;		/* device node, once bound */
+	bool armed;				/* device node, waiting */
+	pid_t armed_tid;
+	int32_t armed_fd;
+	struct vfc_file *armed_next;
+	uint64_t pos;				/* read/write position */
+};
+
+extern const struct cuse_lowlevel_ops vfc_cuse_ops;
+
+int vfc_nodes_create(struct vfc_daemon *d);
+void vfc_nodes_destroy(struct vfc_daemon *d);
+int vfc_loop_run(struct vfc_daemon *d, int stop_fd);
+
+/* Callers (caller.c) */
+
+struct vfc_cuse_caller {
+	struct vfc_caller base;
+	struct vfc_daemon *daemon;
+	pid_t tid;
+	int pidfd;
+};
+
+/**
+ * vfc_cuse_caller_init() - the caller of @req, as the core wants it.
+ * Return: 0, or -ESRCH when its process is not visible to us.
+ */
+int vfc_cuse_caller_init(struct vfc_cuse_caller *c, struct vfc_daemon *d, fuse_req_t req);
+void vfc_cuse_caller_fini(struct vfc_cuse_caller *c);
+/** vfc_tgid_of() - the thread group of thread @tid. Return: tgid or -errno. */
+pid_t vfc_tgid_of(pid_t tid);
+/** vfc_armed_bind() - the install_device half of the ARM protocol. */
+int vfc_armed_bind(struct vfc_daemon *d, pid_t tid, struct vfc_device_file *df);
+
+/* Service manager and sysfs view (notify.c, sysfs.c) */
+
+void vfc_sd_notify(const char *state);
+int vfc_sysfs_view_write(struct vfc_daemon *d);
+void vfc_sysfs_view_remove(struct vfc_daemon *d);
+
+/* Backends (backends.c) */
+int vfc_backends_setup(struct vfc_daemon *d);
+void vfc_backends_teardown(struct vfc_daemon *d);

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The CUSE operations of every node: open, release, ioctl, read, write.
+ * Each open gets a struct vfc_file. Ioctls are bridged to the core's
+ * retry-friendly handlers: a handler's "I need N bytes in and M out" becomes
+ * one fuse_reply_ioctl_retry() naming those ranges at the caller's argument.
+ * The private protocol of vfc-cuse-proto.h (ARM, RW, IDENTIFY) is served
+ * here too.
+ */
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "vfc-cuse-proto.h"
+#include "vfc-log.h"
+#include "vfc-macro.h"
+
+static __thread uint8_t xfer_buf[VFC_IOCTL_MAX_XFER];
+
+static struct vfc_node *req_node(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void op_open(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct vfc_node *node = req_node(req);
+	struct vfc_daemon *d = node->daemon;
+	struct vfc_file *f = calloc(1, sizeof(*f));
+	int r = 0;
+
+	if (!f) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	f->node = node;
+	pthread_mutex_init(&f->lock, NULL);
+	switch (node->kind) {
+	case VFC_NODE_CONTAINER:
+		r = vfc_container_open(d->core, &f->container);
+		break;
+	case VFC_NODE_GROUP:
+		r = vfc_group_open(d->core, node->group, &f->group);
+		break;
+	case VFC_NODE_DEVICE:
+		break;
+	}
+	if (r < 0) {
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fi->fh = (uintptr_t)f;
+	fi->direct_io = 1;
+	fi->nonseekable = 1;
+	if (fuse_reply_open(req, fi) < 0) {
+		/* The caller is gone: no release will come. */
+		vfc_container_unref(f->container);
+		vfc_group_close(f->group);
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+	}
+}
+
+static void armed_remove(struct vfc_daemon *d, struct vfc_file *f)
+{
+	pthread_mutex_lock(&d->armed_lock);
+	for (struct vfc_file **pp = &d->armed; *pp; pp = &(*pp)->armed_next)
+		if (*pp == f) {
+			*pp = f->armed_next;
+			break;
+		}
+	f->armed = false;
+	pthread_mutex_unlock(&d->armed_lock);
+}
+
+static void op_release(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct vfc_file *f = (struct vfc_file *)(uintptr_t)fi->fh;
+
+	if (f->armed)
+		armed_remove(f->node->daemon, f);
+	vfc_container_unref(f->container);
+	vfc_group_close(f->group);
+	vfc_device_file_unref(f->device);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+	fuse_reply_err(req, 0);
+}
+
+int vfc_armed_bind(struct vfc_daemon *d, pid_t tid, struct vfc_device_file *df)
+{
+	int r = -EOPNOTSUPP;
+
+	pthread_mutex_lock(&d->armed_lock);
+	for (struct vfc_file **pp = &d->armed; *pp; pp = &(*pp)->armed_next) {
+		struct vfc_file *f = *pp;
+
+		if (f->armed_tid != tid)
+			continue;
+		*pp = f->armed_next;
+		f->armed = false;
+		pthread_mutex_lock(&f->lock);
+		f->device = df;	/* ref moved to the file */
+		pthread_mutex_unlock(&f->lock);
+		r = f->armed_fd;
+		break;
+	}
+	pthread_mutex_unlock(&d->armed_lock);
+	if (r == -EOPNOTSUPP)
+		vfc_notice("caller thread %d: GET_DEVICE_FD needs the client library: run the "
+			   "client under vfio-cuse-run (LD_PRELOAD=libvfio-cuse-preload.so)", tid);
+	return r;
+}
+
+static int file_arm(struct vfc_file *f, fuse_req_t req, int32_t fdnum)
+{
+	struct vfc_daemon *d = f->node->daemon;
+	int r = 0;
+
+	if (fdnum < 0)
+		return -EBADF;
+	pthread_mutex_lock(&d->armed_lock);
+	pthread_mutex_lock(&f->lock);
+	if (f->armed || f->device) {
+		r = -EBUSY;
+	} else {
+		/* A thread arms one file at a time: a stale one is replaced. */
+		for (struct vfc_file **pp = &d->armed; *pp; pp = &(*pp)->armed_next)
+			if ((*pp)->armed_tid == fuse_req_ctx(req)->pid) {
+				(*pp)->armed = false;
+				*pp = (*pp)->armed_next;
+				break;
+			}
+		f->armed = true;
+		f->armed_tid = fuse_req_ctx(req)->pid;
+		f->armed_fd = fdnum;
+		f->armed_next = d->armed;
+		d->armed = f;
+	}
+	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&d->armed_lock);
+	return r;
+}
+
+static struct vfc_device_file *file_device(struct vfc_file *f)
+{
+	struct vfc_device_file *df;
+
+	pthread_mutex_lock(&f->lock);
+	df = f->device;
+	pthread_mutex_unlock(&f->lock);
+	return df;
+}
+
+/* VFC_CUSE_DEVICE_RW: the struct first, then the data in or out. */
+static void file_rw(struct vfc_file *f, fuse_req_t req, void *arg, const void *in_buf,
+		    size_t in_bufsz, size_t out_bufsz)
+{
+	struct vfc_device_file *df = file_device(f);
+	struct vfc_cuse_rw rw;
+	ssize_t n;
+
+	if (!df) {
+		fuse_reply_err(req, ENOTTY);
+		return;
+	}
+	if (in_bufsz < sizeof(rw)) {
+		struct iovec iov = { arg, sizeof(rw) };
+
+		fuse_reply_ioctl_retry(req, &iov, 1, NULL, 0);
+		return;
+	}
+	memcpy(&rw, in_buf, sizeof(rw));
+	if (rw.len > VFC_CUSE_RW_MAX || (rw.flags & ~VFC_CUSE_RW_WRITE) || rw.offset > INT64_MAX) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (!rw.len) {
+		fuse_reply_ioctl(req, 0, NULL, 0);
+		return;
+	}
+	if (rw.flags & VFC_CUSE_RW_WRITE) {
+		if (in_bufsz < sizeof(rw) + rw.len) {
+			struct iovec iov[2] = { { arg, sizeof(rw) },
+						{ (void *)(uintptr_t)rw.buf, rw.len } };
+
+			fuse_reply_ioctl_retry(req, iov, 2, NULL, 0);
+			return;
+		}
+		memcpy(xfer_buf, (const uint8_t *)in_buf + sizeof(rw), rw.len);
+		n = vfc_device_file_rw(df, rw.offset, xfer_buf, rw.len, true);
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_ioctl(req, (int)n, NULL, 0);
+		return;
+	}
+	if (out_bufsz < rw.len) {
+		struct iovec in = { arg, sizeof(rw) };
+		struct iovec out = { (void *)(uintptr_t)rw.buf, rw.len };
+
+		fuse_reply_ioctl_retry(req, &in, 1, &out, 1);
+		return;
+	}
+	n = vfc_device_file_rw(df, rw.offset, xfer_buf, rw.len, false);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_ioctl(req, (int)n, xfer_buf, (size_t)n);
+}
+
+/* VFC_CUSE_IDENTIFY: only for the daemon itself. */
+static void file_identify(struct vfc_file *f, fuse_req_t req, void *arg, size_t out_bufsz)
+{
+	struct vfc_cuse_identity id = { 0 };
+
+	if (vfc_tgid_of(fuse_req_ctx(req)->pid) != getpid()) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	if (out_bufsz < sizeof(id)) {
+		struct iovec iov = { arg, sizeof(id) };
+
+		fuse_reply_ioctl_retry(req, NULL, 0, &iov, 1);
+		return;
+	}
+	switch (f->node->kind) {
+	case VFC_NODE_CONTAINER:
+		id.kind = VFC_CUSE_KIND_CONTAINER;
+		id.id = vfc_container_id(f->container);
+		break;
+	case VFC_NODE_GROUP:
+		id.kind = VFC_CUSE_KIND_GROUP;
+		id.id = f->node->group;
+		break;
+	case VFC_NODE_DEVICE:
+		id.kind = VFC_CUSE_KIND_DEVICE;
+		break;
+	}
+	fuse_reply_ioctl(req, 0, &id, sizeof(id));
+}
+
+static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
+		     unsigned int flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+{
+	struct vfc_file *f = (struct vfc_file *)(uintptr_t)fi->fh;
+	struct vfc_daemon *d = f->node->daemon;
+	unsigned int ucmd = (unsigned int)cmd;
+	struct vfc_cuse_caller caller;
+	struct vfc_device_file *df = NULL;
+	struct vfc_ioctl io;
+	int r;
+
+	switch (ucmd) {
+	case VFC_CUSE_IDENTIFY:
+		file_identify(f, req, arg, out_bufsz);
+		return;
+	case VFC_CUSE_DEVICE_ARM:
+		r = f->node->kind == VFC_NODE_DEVICE ? file_arm(f, req, (int32_t)(uintptr_t)arg)
+						      : -ENOTTY;
+		fuse_reply_err(req, -r);
+		return;
+	case VFC_CUSE_DEVICE_RW:
+		if (f->node->kind != VFC_NODE_DEVICE) {
+			fuse_reply_err(req, ENOTTY);
+			return;
+		}
+		file_rw(f, req, arg, in_buf, in_bufsz, out_bufsz);
+		return;
+	default:
+		break;
+	}
+	if (f->node->kind == VFC_NODE_DEVICE) {
+		df = file_device(f);
+		if (!df) {
+			fuse_reply_err(req, ENOTTY);
+			return;
+		}
+	}
+	if (out_bufsz > sizeof(xfer_buf) || in_bufsz > VFC_IOCTL_MAX_XFER) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	vfc_cuse_caller_init(&caller, d, req);
+	io = (struct vfc_ioctl){
+		.cmd = ucmd, .arg = (uintptr_t)arg, .in = in_buf, .in_len = in_bufsz,
+		.out = xfer_buf, .out_cap = out_bufsz, .caller = &caller.base,
+	};
+	switch (f->node->kind) {
+	case VFC_NODE_CONTAINER:
+		r = vfc_container_ioctl(f->container, &io);
+		break;
+	case VFC_NODE_GROUP:
+		r = vfc_group_file_ioctl(f->group, &io);
+		break;
+	default:
+		r = vfc_device_file_ioctl(df, &io);
+		break;
+	}
+	vfc_cuse_caller_fini(&caller);
+	if (r == VFC_IOCTL_RETRY) {
+		struct iovec in = { arg, io.need_in }, out = { arg, io.need_out };
+
+		fuse_reply_ioctl_retry(req, io.need_in ? &in : NULL, io.need_in ? 1 : 0,
+				       io.need_out ? &out : NULL, io.need_out ? 1 : 0);
+	} else if (r < 0) {
+		/* ENOSYS would reach the caller as ENOTTY anyway; say so. */
+		fuse_reply_err(req, r == -ENOSYS ? ENOTTY : -r);
+	} else {
+		fuse_reply_ioctl(req, r, io.out_len ? io.out : NULL, io.out_len);
+	}
+}
+
+/* read/write without the library: at a position kept per open file. */
+static void op_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct vfc_file *f = (struct vfc_file *)(uintptr_t)fi->fh;
+	struct vfc_device_file *df = file_device(f);
+	ssize_t n;
+
+	if (!df) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	size = VFC_MIN(size, sizeof(xfer_buf));
+	pthread_mutex_lock(&f->lock);
+	n = vfc_device_file_rw(df, f->pos, xfer_buf, size, false);
+	if (n > 0)
+		f->pos += (uint64_t)n;
+	pthread_mutex_unlock(&f->lock);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, (const char *)xfer_buf, (size_t)n);
+}
+
+static void op_write(fuse_req_t req, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct vfc_file *f = (struct vfc_file *)(uintptr_t)fi->fh;
+	struct vfc_device_file *df = file_device(f);
+	ssize_t n;
+
+	if (!df) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	size = VFC_MIN(size, sizeof(xfer_buf));
+	memcpy(xfer_buf, buf, size);
+	pthread_mutex_lock(&f->lock);
+	n = vfc_device_file_rw(df, f->pos, xfer_buf, size, true);
+	if (n > 0)
+		f->pos += (uint64_t)n;
+	pthread_mutex_unlock(&f->lock);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void op_init_done(void *userdata)
+{
+	struct vfc_node *node = userdata;
+
+	node->init_done = true;
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	/* Requests are processed on other threads than the one that read
+	 * them: no per-thread splice pipes. */
+	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+}
+
+const struct cuse_lowlevel_ops vfc_cuse_ops = {
+	.init = op_init,
+	.init_done = op_init_done,
+	.open = op_open,
+	.release = op_release,
+	.read = op_read,
+	.write = op_write,
+	.ioctl = op_ioctl,
+};

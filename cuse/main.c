@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vfio-cused: serves the VFIO core as CUSE character devices. Wiring only:
+ * options and configuration, backends, nodes, the loop, and shutdown.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "vfc-log.h"
+#include "vfc-macro.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: vfio-cused [options]\n"
+		"  -c, --config FILE     configuration file (see docs/daemon.md)\n"
+		"  -d, --device SPEC     NAME,group=N,model=M[,backend=emu]  (repeatable)\n"
+		"  -g, --group SPEC      N[,owner=U][,gid=G][,mode=0660]     (repeatable)\n"
+		"  -p, --prefix PREFIX   serve /dev/PREFIX/... (default vfio)\n"
+		"  -r, --rundir DIR      sysfs view and state (default /run/vfio-cuse)\n"
+		"  -v, --verbose         log debug messages\n"
+		"  -h, --help\n");
+}
+
+static int parse_args(int argc, char **argv, struct vfc_config *cfg)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "prefix", required_argument, NULL, 'p' },
+		{ "rundir", required_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char line[1024];
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:d:g:p:r:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			r = vfc_config_load(cfg, optarg);
+			break;
+		case 'd':
+		case 'g':
+		case 'p':
+		case 'r':
+			snprintf(line, sizeof(line), "%s %s",
+				 c == 'd' ? "device" : c == 'g' ? "group" : c == 'p' ? "prefix" : "rundir",
+				 optarg);
+			r = vfc_config_parse_line(cfg, line, "command line");
+			break;
+		case 'v':
+			vfc_log_set_max_level(LOG_DEBUG);
+			r = 0;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+		if (r < 0)
+			return r;
+	}
+	if (optind < argc) {
+		vfc_err("vfio-cused: unexpected argument \"%s\"", argv[optind]);
+		return -EINVAL;
+	}
+	return vfc_config_finish(cfg);
+}
+
+int main(int argc, char **argv)
+{
+	static struct vfc_daemon d;
+	struct vfc_config cfg = { 0 };
+	sigset_t mask;
+	int r, sfd;
+
+	signal(SIGPIPE, SIG_IGN);
+	r = parse_args(argc, argv, &cfg);
+	if (r < 0)
+		return 2;
+	if (!cfg.n_devices)
+		vfc_warn("vfio-cused: no device configured: only /dev/%s/vfio will exist", cfg.prefix);
+
+	/* Threads inherit the mask: signals arrive only through the signalfd. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		vfc_err("vfio-cused: signalfd: %m");
+		return 1;
+	}
+
+	d.cfg = &cfg;
+	pthread_mutex_init(&d.lock, NULL);
+	pthread_cond_init(&d.cond, NULL);
+	pthread_mutex_init(&d.armed_lock, NULL);
+	r = vfc_core_new(&d.core);
+	if (r >= 0)
+		r = vfc_backends_setup(&d);
+	if (r >= 0)
+		r = vfc_nodes_create(&d);
+	if (r >= 0)
+		r = vfc_sysfs_view_write(&d);
+	if (r < 0) {
+		vfc_err("vfio-cused: start-up failed: %s", strerror(-r));
+		vfc_nodes_destroy(&d);
+		return 1;
+	}
+	vfc_notice("vfio-cused: serving /dev/%s/vfio and %u group(s)", cfg.prefix, cfg.n_groups);
+	vfc_sd_notify("READY=1\nSTATUS=serving");
+
+	r = vfc_loop_run(&d, sfd);
+
+	vfc_sd_notify("STOPPING=1");
+	vfc_notice("vfio-cused: stopping");
+	vfc_nodes_destroy(&d);
+	vfc_sysfs_view_remove(&d);
+	/* Clients that still hold files lose them with the nodes; their core
+	 * objects go with the process. */
+	close(sfd);
+	vfc_config_clear(&cfg);
+	return r < 0 ? 1 : 0;
+}

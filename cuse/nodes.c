@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CUSE nodes and the event loop. Every node is its own CUSE device in this
+ * one process: we open /dev/cuse ourselves, create the session with
+ * cuse_lowlevel_new() and adopt the fd with fuse_session_mount("/dev/fd/N")
+ * (cuse_lowlevel_setup() would daemonize and install signal handlers once
+ * per node). The first node takes a dynamic major; the others share it
+ * with their own minors, since dynamic majors run out after ~140 nodes.
+ * Each node is confirmed through /sys/class/cuse/<name> and its /dev entry:
+ * a taken name is rejected by the kernel without a word.
+ *
+ * One poll thread reads requests from every node and hands them to a pool
+ * of workers that grows while all are busy, so a request may wait on a
+ * nested one (the daemon's own VFC_CUSE_IDENTIFY) without deadlock.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "vfc-log.h"
+#include "vfc-macro.h"
+
+struct vfc_work {
+	struct vfc_node *node;
+	struct fuse_buf buf;
+	struct vfc_work *next;
+};
+
+static pthread_t worker_threads[VFC_MAX_WORKERS];
+
+static void sysfs_name(const char *devname, char *out, size_t len)
+{
+	snprintf(out, len, "%s", devname);
+	for (char *p = out; *p; p++)
+		if (*p == '/')
+			*p = '!';
+}
+
+/* The dev_t the kernel gave node @n, from /sys/class/cuse/<name>/dev. */
+static int node_read_dev(struct vfc_node *n, dev_t *ret)
+{
+	char name[160], path[256], text[32];
+	unsigned int maj, min;
+	ssize_t len;
+	int fd;
+
+	sysfs_name(n->devname, name, sizeof(name));
+	snprintf(path, sizeof(path), "/sys/class/cuse/%s/dev", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (len <= 0)
+		return -EIO;
+	text[len] = '\0';
+	if (sscanf(text, "%u:%u", &maj, &min) != 2)
+		return -EIO;
+	*ret = makedev(maj, min);
+	return 0;
+}
+
+static int node_start(struct vfc_daemon *d, struct vfc_node *n, unsigned int major,
+		      unsigned int minor)
+{
+	char devinfo[160], mnt[32], path[192];
+	const char *dev_info_argv[] = { devinfo };
+	char *argv[] = { (char *)"vfio-cused", NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
+	struct cuse_info ci = {
+		.dev_major = major, .dev_minor = minor, .dev_info_argc = 1,
+		.dev_info_argv = dev_info_argv, .flags = CUSE_UNRESTRICTED_IOCTL,
+	};
+	struct fuse_buf buf = { 0 };
+	struct stat st;
+	int fd, r;
+
+	snprintf(devinfo, sizeof(devinfo), "DEVNAME=%s", n->devname);
+	fd = open("/dev/cuse", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		vfc_err("node %s: cannot open /dev/cuse: %s (is the cuse module loaded?)",
+			n->devname, strerror(-r));
+		return r;
+	}
+	n->se = cuse_lowlevel_new(&args, &ci, &vfc_cuse_ops, n);
+	if (!n->se) {
+		close(fd);
+		vfc_err("node %s: cuse_lowlevel_new failed", n->devname);
+		return -ENOMEM;
+	}
+	snprintf(mnt, sizeof(mnt), "/dev/fd/%d", fd);
+	if (fuse_session_mount(n->se, mnt) < 0) {
+		close(fd);
+		vfc_err("node %s: cannot adopt /dev/cuse", n->devname);
+		return -EIO;
+	}
+	/* Serve CUSE_INIT here, before the loop runs. */
+	while (!n->init_done) {
+		struct pollfd p = { .fd = fuse_session_fd(n->se), .events = POLLIN };
+
+		if (poll(&p, 1, 5000) <= 0) {
+			vfc_err("node %s: no CUSE_INIT from the kernel", n->devname);
+			free(buf.mem);
+			return -ETIMEDOUT;
+		}
+		r = fuse_session_receive_buf(n->se, &buf);
+		if (r == -EINTR)
+			continue;
+		if (r <= 0) {
+			free(buf.mem);
+			vfc_err("node %s: CUSE init failed: %s", n->devname, strerror(-r));
+			return r < 0 ? r : -EIO;
+		}
+		fuse_session_process_buf(n->se, &buf);
+	}
+	free(buf.mem);
+
+	r = node_read_dev(n, &n->dev);
+	if (r < 0) {
+		vfc_err("node %s: the kernel did not create it (name or number taken by another "
+			"CUSE device?): /sys/class/cuse entry missing", n->devname);
+		return -EEXIST;
+	}
+	snprintf(path, sizeof(path), "/dev/%s", n->devname);
+	if (stat(path, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != n->dev) {
+		vfc_err("node %s: %s belongs to another driver (the kernel's vfio?); "
+			"serve under another prefix, e.g. --prefix vfio-cuse", n->devname, path);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static int node_set_owner(struct vfc_node *n, uid_t uid, gid_t gid, mode_t mode)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "/dev/%s", n->devname);
+	if (chown(path, uid, gid) < 0 || chmod(path, mode) < 0) {
+		int r = -errno;
+
+		vfc_err("node %s: cannot set owner %u:%u mode %04o: %s", n->devname, uid, gid,
+			mode, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static struct vfc_node *node_add(struct vfc_daemon *d, enum vfc_node_kind kind,
+				 unsigned int group, const char *leaf)
+{
+	struct vfc_node *n = &d->nodes[d->n_nodes++];
+
+	*n = (struct vfc_node){ .daemon = d, .kind = kind, .group = group };
+	snprintf(n->devname, sizeof(n->devname), "%s/%s", d->cfg->prefix, leaf);
+	return n;
+}
+
+int vfc_nodes_create(struct vfc_daemon *d)
+{
+	struct vfc_node *n;
+	char leaf[32];
+	int r;
+
+	n = node_add(d, VFC_NODE_CONTAINER, 0, "vfio");
+	r = node_start(d, n, 0, 0);
+	if (r < 0)
+		return r;
+	d->major = major(n->dev);
+	d->container_dev = n->dev;
+	r = node_set_owner(n, 0, 0, 0666);
+	if (r < 0)
+		return r;
+
+	n = node_add(d, VFC_NODE_DEVICE, 0, "cuse-device");
+	r = node_start(d, n, d->major, minor(d->container_dev) + 1);
+	if (r < 0)
+		return r;
+	d->device_dev = n->dev;
+	r = node_set_owner(n, 0, 0, 0666);
+	if (r < 0)
+		return r;
+
+	for (unsigned int i = 0; i < d->cfg->n_groups; i++) {
+		const struct vfc_cfg_group *g = &d->cfg->groups[i];
+
+		snprintf(leaf, sizeof(leaf), "%u", g->id);
+		n = node_add(d, VFC_NODE_GROUP, g->id, leaf);
+		r = node_start(d, n, d->major, minor(d->container_dev) + 2 + i);
+		if (r < 0)
+			return r;
+		r = node_set_owner(n, g->uid, g->gid, g->mode);
+		if (r < 0)
+			return r;
+		vfc_info("group %u: /dev/%s (owner %u:%u, mode %04o)", g->id, n->devname, g->uid,
+			 g->gid, g->mode);
+	}
+	return 0;
+}
+
+void vfc_nodes_destroy(struct vfc_daemon *d)
+{
+	for (unsigned int i = 0; i < d->n_nodes; i++)
+		if (d->nodes[i].se) {
+			fuse_session_destroy(d->nodes[i].se);
+			d->nodes[i].se = NULL;
+		}
+	d->n_nodes = 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct vfc_daemon *d = arg;
+
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		struct vfc_work *w;
+
+		while (!d->queue && !d->stopping) {
+			d->idle++;
+			pthread_cond_wait(&d->cond, &d->lock);
+			d->idle--;
+		}
+		if (!d->queue)
+			break;
+		w = d->queue;
+		d->queue = w->next;
+		if (!d->queue)
+			d->queue_tail = NULL;
+		pthread_mutex_unlock(&d->lock);
+
+		fuse_session_process_buf(w->node->se, &w->buf);
+
+		pthread_mutex_lock(&d->lock);
+		w->next = d->free_work;
+		d->free_work = w;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+static struct vfc_work *work_get(struct vfc_daemon *d)
+{
+	struct vfc_work *w;
+
+	pthread_mutex_lock(&d->lock);
+	w = d->free_work;
+	if (w)
+		d->free_work = w->next;
+	pthread_mutex_unlock(&d->lock);
+	return w ? w : calloc(1, sizeof(*w));
+}
+
+static void work_put(struct vfc_daemon *d, struct vfc_work *w)
+{
+	pthread_mutex_lock(&d->lock);
+	w->next = d->free_work;
+	d->free_work = w;
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void work_queue(struct vfc_daemon *d, struct vfc_work *w)
+{
+	unsigned int queued = 0;
+
+	w->next = NULL;
+	pthread_mutex_lock(&d->lock);
+	if (d->queue_tail)
+		d->queue_tail->next = w;
+	else
+		d->queue = w;
+	d->queue_tail = w;
+	for (struct vfc_work *q = d->queue; q; q = q->next)
+		queued++;
+	/* Grow while every worker is busy: a request may wait on a nested one. */
+	if (queued > d->idle && d->workers < VFC_MAX_WORKERS) {
+		if (pthread_create(&worker_threads[d->workers], NULL, worker_main, d) == 0)
+			d->workers++;
+		else
+			vfc_warn("daemon: cannot start a worker thread");
+	}
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void workers_stop(struct vfc_daemon *d)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&d->lock);
+	d->stopping = true;
+	pthread_cond_broadcast(&d->cond);
+	n = d->workers;
+	pthread_mutex_unlock(&d->lock);
+	for (unsigned int i = 0; i < n; i++)
+		pthread_join(worker_threads[i], NULL);
+	while (d->free_work) {
+		struct vfc_work *w = d->free_work;
+
+		d->free_work = w->next;
+		free(w->buf.mem);
+		free(w);
+	}
+}
+
+int vfc_loop_run(struct vfc_daemon *d, int stop_fd)
+{
+	struct pollfd pfds[VFC_MAX_NODES + 1];
+	struct vfc_node *map[VFC_MAX_NODES + 1];
+	int r = 0;
+
+	for (;;) {
+		unsigned int n = 0, alive = 0;
+
+		pfds[n] = (struct pollfd){ .fd = stop_fd, .events = POLLIN };
+		map[n++] = NULL;
+		for (unsigned int i = 0; i < d->n_nodes; i++) {
+			if (d->nodes[i].gone)
+				continue;
+			pfds[n] = (struct pollfd){ .fd = fuse_session_fd(d->nodes[i].se),
+						   .events = POLLIN };
+			map[n++] = &d->nodes[i];
+			alive++;
+		}
+		if (!alive) {
+			vfc_err("daemon: every node is gone");
+			r = -ENODEV;
+			break;
+		}
+		if (poll(pfds, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (pfds[0].revents)
+			break;
+		for (unsigned int i = 1; i < n; i++) {
+			struct vfc_node *node = map[i];
+			struct vfc_work *w;
+			int got;
+
+			if (!pfds[i].revents)
+				continue;
+			if (!(pfds[i].revents & POLLIN)) {
+				vfc_err("node %s: connection lost", node->devname);
+				node->gone = true;
+				continue;
+			}
+			w = work_get(d);
+			if (!w) {
+				r = -ENOMEM;
+				goto out;
+			}
+			got = fuse_session_receive_buf(node->se, &w->buf);
+			if (got == -EINTR || got == -EAGAIN || got == -ENOENT) {
+				work_put(d, w);
+				continue;
+			}
+			if (got <= 0) {
+				work_put(d, w);
+				if (fuse_session_exited(node->se) || got < 0) {
+					vfc_err("node %s: connection ended", node->devname);
+					node->gone = true;
+				}
+				continue;
+			}
+			w->node = node;
+			work_queue(d, w);
+		}
+	}
+out:
+	workers_stop(d);
+	return r;
+}
