@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests plainly, under ASan+UBSan, and under
+# The whole test suite: unit tests (and, in plain mode only, the script
+# tests of suite 'scripts') plainly, under ASan+UBSan, and under
 # valgrind, then the tests that need the test VM (a real kernel with CUSE
 # and VFIO under QEMU/TCG; they skip with 77 where it cannot run).
 # Usage: tools/test.sh [plain|sanitize|valgrind|vm]...  (default: all)
@@ -54,12 +55,13 @@ run_mode() {
 	sanitize)
 		dir=build-sanitize
 		opts=(-Db_sanitize=address,undefined -Db_lundef=false)
+		wrap=(--no-suite scripts)
 		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 		export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 		;;
 	valgrind)
 		dir=build
-		wrap=(--wrap "valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-fds=no")
+		wrap=(--no-suite scripts --wrap "valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-fds=no")
 		;;
 	*) echo "test: unknown mode '$mode'" >&2; exit 2 ;;
 	esac
