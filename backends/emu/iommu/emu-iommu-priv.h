@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the software IOMMU: the per-container state shared by the
+ * ioctl side (emu-iommu.c) and the DMA side (emu-iommu-dma.c).
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "emu-iommu.h"
+#include "emu-iommu-tree.h"
+
+/**
+ * struct vfc_emu_owner - a process whose memory some mappings name.
+ * @pid: its thread-group id; 0 for a free slot.
+ * @pidfd: pidfd_open() of @pid (close-on-exec): readable once it exits,
+ *         and immune to pid reuse. -1 where pidfd_open() is missing
+ *         (kernels before 5.3, valgrind 3.19): @start_time stands in.
+ * @start_time: the process's start time from /proc/<pid>/stat, which a
+ *              later process reusing the pid cannot share.
+ * @alive_at: CLOCK_MONOTONIC_COARSE ns of the last check that found it
+ *            alive; a DMA trusts it for 10 ms.
+ * @nmaps: live mappings it owns; the slot is freed at 0.
+ * @dead: scratch mark of a reap in progress.
+ */
+struct vfc_emu_owner {
+	pid_t pid;
+	int pidfd;
+	uint64_t start_time;
+	uint64_t alive_at;
+	uint32_t nmaps;
+	bool dead;
+};
+
+/**
+ * struct vfc_emu_iommu - one container's IOMMU (the kernel's struct
+ * vfio_iommu).
+ * @lock: guards everything below; held across a DMA so that an unmap
+ *        never returns while a transfer into its memory is under way.
+ * @v2: TYPE1v2 semantics for unmap.
+ * @cfg: the configuration, copied at open.
+ * @pgmask: smallest page size minus one: the alignment mask.
+ * @tree: the mappings.
+ * @last_hit: the mapping the last lookup found, or NULL.
+ * @owners: owner slots; a mapping's owner field indexes this.
+ * @n_owners: slots in use or free in @owners.
+ * @groups: number of attached groups.
+ */
+struct vfc_emu_iommu {
+	pthread_mutex_t lock;
+	bool v2;
+	struct vfc_emu_iommu_config cfg;
+	uint64_t pgmask;
+	struct vfc_emu_tree tree;
+	struct vfc_emu_map *last_hit;
+	struct vfc_emu_owner *owners;
+	unsigned int n_owners;
+	unsigned int groups;
+};
+
+/**
+ * vfc_emu_iommu_remove_locked() - unlink and free one mapping, dropping
+ * its owner's count (and the owner when it was the last one).
+ * @iommu: the container, locked.
+ * @m: a mapping in its tree.
+ */
+void vfc_emu_iommu_remove_locked(struct vfc_emu_iommu *iommu, struct vfc_emu_map *m);
+
+/**
+ * vfc_emu_iommu_owner_get_locked() - the owner slot for @pid, made if new.
+ * @iommu: the container, locked.
+ * @pid: the caller's thread-group id.
+ * @ret_idx: the slot index; its nmaps is not raised.
+ *
+ * Return: 0; -EFAULT for pid 0 (a caller whose memory we cannot name);
+ * -ESRCH when @pid has already exited; -ENOSPC past max_owners;
+ * -ENOMEM when out of memory or file descriptors.
+ */
+int vfc_emu_iommu_owner_get_locked(struct vfc_emu_iommu *iommu, pid_t pid,
+				   uint32_t *ret_idx);
+
+/**
+ * vfc_emu_iommu_owner_put_locked() - free slot @idx if it owns nothing.
+ * @iommu: the container, locked.
+ * @idx: the slot.
+ */
+void vfc_emu_iommu_owner_put_locked(struct vfc_emu_iommu *iommu, uint32_t idx);
+
+/**
+ * vfc_emu_iommu_reap_locked() - remove the mappings of exited owners.
+ * @iommu: the container, locked.
+ * Return: mappings removed.
+ */
+unsigned int vfc_emu_iommu_reap_locked(struct vfc_emu_iommu *iommu);
+
+/**
+ * vfc_emu_iommu_owners_free() - close every pidfd and free the table;
+ * for release, once the tree is empty.
+ */
+void vfc_emu_iommu_owners_free(struct vfc_emu_iommu *iommu);
+
+/** vfc_emu_iommu_dma_rw() - the dma_rw op. */
+int vfc_emu_iommu_dma_rw(void *data, uint64_t iova, void *buf, size_t len, bool write);

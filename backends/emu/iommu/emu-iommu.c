@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The software type1 IOMMU's driver ops and container ioctls: extension
+ * checks, open/release, group accounting, GET_INFO, MAP_DMA, UNMAP_DMA and
+ * DIRTY_PAGES, each checked in the order the kernel's
+ * drivers/vfio/vfio_iommu_type1.c checks them (6.18+, where a range that
+ * wraps past 2^64 gives EOVERFLOW). DMA lives in emu-iommu-dma.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu-iommu-priv.h"
+#include "vfc-core.h"
+#include "vfc-log.h"
+#include "vfc-macro.h"
+
+void vfc_emu_iommu_config_init(struct vfc_emu_iommu_config *cfg)
+{
+	*cfg = (struct vfc_emu_iommu_config){
+		.dma_entry_limit = VFC_EMU_IOMMU_DEFAULT_DMA_ENTRY_LIMIT,
+		.max_owners = VFC_EMU_IOMMU_DEFAULT_MAX_OWNERS,
+		.pgsize_bitmap = VFC_EMU_IOMMU_DEFAULT_PGSIZES,
+		.nr_iova_ranges = 2,
+		.iova_ranges = {
+			{ .start = 0, .end = 0xfedfffffull },
+			{ .start = 0xfef00000ull, .end = (1ull << 48) - 1 },
+		},
+	};
+}
+
+static bool config_valid(const struct vfc_emu_iommu_config *cfg)
+{
+	if ((cfg->pgsize_bitmap & 0xfffull) || !cfg->pgsize_bitmap)
+		return false;
+	if (!cfg->nr_iova_ranges || cfg->nr_iova_ranges > VFC_EMU_IOMMU_MAX_RANGES)
+		return false;
+	for (unsigned int i = 0; i < cfg->nr_iova_ranges; i++) {
+		const struct vfio_iova_range *r = &cfg->iova_ranges[i];
+
+		if (r->end < r->start)
+			return false;
+		if (i && r->start <= cfg->iova_ranges[i - 1].end)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The kernel answers with its module state when no container is given and
+ * with the container's otherwise. TYPE1_NESTING is gone from current
+ * kernels (0). UPDATE_VADDR is 0: we do not support vaddr updates, as the
+ * kernel with emulated (mdev) groups and iommufd's compat layer do not.
+ * DMA_CC_IOMMU is 1 for a container: process_vm_* DMA is cache coherent,
+ * as the kernel says for containers whose domains all enforce coherency.
+ */
+static int emu_check_extension(void *driver_data, void *data, unsigned long ext)
+{
+	switch (ext) {
+	case VFIO_TYPE1_IOMMU:
+	case VFIO_TYPE1v2_IOMMU:
+	case VFIO_UNMAP_ALL:
+		return 1;
+	case VFIO_DMA_CC_IOMMU:
+		return data ? 1 : 0;
+	default:
+		return 0;
+	}
+}
+
+static int emu_open(void *driver_data, unsigned long type, void **ret_data)
+{
+	const struct vfc_emu_iommu_config *cfg = driver_data;
+	struct vfc_emu_iommu_config defaults;
+	struct vfc_emu_iommu *iommu;
+
+	if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU)
+		return -EINVAL;
+	if (!cfg) {
+		vfc_emu_iommu_config_init(&defaults);
+		cfg = &defaults;
+	}
+	if (!config_valid(cfg))
+		return -EINVAL;
+	iommu = calloc(1, sizeof(*iommu));
+	if (!iommu)
+		return -ENOMEM;
+	if (pthread_mutex_init(&iommu->lock, NULL)) {
+		free(iommu);
+		return -ENOMEM;
+	}
+	iommu->v2 = type == VFIO_TYPE1v2_IOMMU;
+	iommu->cfg = *cfg;
+	iommu->pgmask = (cfg->pgsize_bitmap & -cfg->pgsize_bitmap) - 1;
+	vfc_emu_tree_init(&iommu->tree);
+	*ret_data = iommu;
+	return 0;
+}
+
+/* Drop every mapping; the pool and owner table stay for reuse. */
+static void remove_all_locked(struct vfc_emu_iommu *iommu)
+{
+	struct vfc_emu_map *m = vfc_emu_tree_lower_bound(&iommu->tree, 0);
+
+	while (m) {
+		struct vfc_emu_map *next = vfc_emu_tree_next(m);
+
+		vfc_emu_iommu_remove_locked(iommu, m);
+		m = next;
+	}
+}
+
+static void emu_release(void *data)
+{
+	struct vfc_emu_iommu *iommu = data;
+
+	if (!iommu)
+		return;
+	/* The nodes live in the pool: free them wholesale. */
+	vfc_emu_tree_fini(&iommu->tree);
+	iommu->last_hit = NULL;
+	vfc_emu_iommu_owners_free(iommu);
+	pthread_mutex_destroy(&iommu->lock);
+	free(iommu);
+}
+
+/* Groups only count here: we have no reserved regions per group, and the
+ * core never attaches a group twice. */
+static int emu_attach_group(void *data, struct vfc_group *group)
+{
+	struct vfc_emu_iommu *iommu = data;
+
+	pthread_mutex_lock(&iommu->lock);
+	iommu->groups++;
+	pthread_mutex_unlock(&iommu->lock);
+	return 0;
+}
+
+/* As in the kernel, the last group leaving takes every mapping with it. */
+static void emu_detach_group(void *data, struct vfc_group *group)
+{
+	struct vfc_emu_iommu *iommu = data;
+
+	pthread_mutex_lock(&iommu->lock);
+	if (iommu->groups && !--iommu->groups)
+		remove_all_locked(iommu);
+	pthread_mutex_unlock(&iommu->lock);
+}
+
+static int emu_ioctl_get_info(struct vfc_emu_iommu *iommu, struct vfc_ioctl *io)
+{
+	const size_t minsz = vfc_offsetofend(struct vfio_iommu_type1_info, iova_pgsizes);
+	struct vfio_iommu_type1_info info = { 0 };
+	struct {
+		uint32_t nr_iovas;
+		uint32_t reserved;
+		struct vfio_iova_range ranges[VFC_EMU_IOMMU_MAX_RANGES];
+	} iova_cap = { 0 };
+	struct vfc_caps caps = { 0 };
+	uint32_t avail;
+	int r;
+
+	r = vfc_ioctl_need(io, minsz, 0);
+	if (r)
+		return r;
+	memcpy(&info, io->in, minsz);
+	if (info.argsz < minsz)
+		return -EINVAL;
+
+	pthread_mutex_lock(&iommu->lock);
+	vfc_emu_iommu_reap_locked(iommu);
+	avail = iommu->cfg.dma_entry_limit - (uint32_t)iommu->tree.count;
+	pthread_mutex_unlock(&iommu->lock);
+
+	info.flags = VFIO_IOMMU_INFO_PGSIZES;
+	info.iova_pgsizes = iommu->cfg.pgsize_bitmap;
+
+	/* Kernel order: MIGRATION (omitted: no dirty tracking), DMA_AVAIL,
+	 * IOVA_RANGE. */
+	vfc_caps_add(&caps, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, 1, &avail, sizeof(avail));
+	iova_cap.nr_iovas = iommu->cfg.nr_iova_ranges;
+	memcpy(iova_cap.ranges, iommu->cfg.iova_ranges,
+	       iova_cap.nr_iovas * sizeof(iova_cap.ranges[0]));
+	vfc_caps_add(&caps, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, 1, &iova_cap,
+		     offsetof(typeof(iova_cap), ranges) +
+			     iova_cap.nr_iovas * sizeof(iova_cap.ranges[0]));
+
+	r = vfc_reply_info_with_caps(io, &info, sizeof(info),
+				     VFC_MIN((size_t)info.argsz, sizeof(info)), &info.flags,
+				     VFIO_IOMMU_INFO_CAPS, &info.cap_offset, &caps);
+	vfc_caps_clear(&caps);
+	return r;
+}
+
+static bool in_iova_ranges(const struct vfc_emu_iommu *iommu, uint64_t start, uint64_t last)
+{
+	for (unsigned int i = 0; i < iommu->cfg.nr_iova_ranges; i++) {
+		const struct vfio_iova_range *r = &iommu->cfg.iova_ranges[i];
+
+		if (start >= r->start && last <= r->end)
+			return true;
+	}
+	return false;
+}
+
+static int map_locked(struct vfc_emu_iommu *iommu, const struct vfio_iommu_type1_dma_map *map,
+		      uint8_t prot, pid_t pid)
+{
+	uint64_t last = map->iova + map->size - 1;
+	struct vfc_emu_map *m;
+	uint32_t owner;
+	int r;
+
+	if ((map->size | map->iova | map->vaddr) & iommu->pgmask)
+		return -EINVAL;
+	m = vfc_emu_tree_lower_bound(&iommu->tree, map->iova);
+	if (m && m->iova <= last)
+		return -EEXIST;
+	if (iommu->tree.count >= iommu->cfg.dma_entry_limit)
+		return -ENOSPC;
+	if (!in_iova_ranges(iommu, map->iova, last))
+		return -EINVAL;
+
+	r = vfc_emu_iommu_owner_get_locked(iommu, pid, &owner);
+	if (r)
+		return r;
+	m = vfc_emu_tree_alloc(&iommu->tree);
+	if (!m) {
+		vfc_emu_iommu_owner_put_locked(iommu, owner);
+		return -ENOMEM;
+	}
+	m->iova = map->iova;
+	m->last = last;
+	m->vaddr = map->vaddr;
+	m->owner = owner;
+	m->prot = prot;
+	vfc_emu_tree_insert(&iommu->tree, m);
+	iommu->owners[owner].nmaps++;
+	return 0;
+}
+
+static int emu_ioctl_map_dma(struct vfc_emu_iommu *iommu, struct vfc_ioctl *io)
+{
+	const size_t minsz = vfc_offsetofend(struct vfio_iommu_type1_dma_map, size);
+	const uint32_t mask = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE |
+			      VFIO_DMA_MAP_FLAG_VADDR;
+	struct vfio_iommu_type1_dma_map map;
+	uint8_t prot = 0;
+	pid_t pid;
+	int r;
+
+	r = vfc_ioctl_need(io, minsz, 0);
+	if (r)
+		return r;
+	memcpy(&map, io->in, minsz);
+	if (map.argsz < minsz || (map.flags & ~mask))
+		return -EINVAL;
+	if (!map.size)
+		return -EINVAL;
+	if (map.iova + (map.size - 1) < map.iova || map.vaddr + (map.size - 1) < map.vaddr)
+		return -EOVERFLOW;
+	/* VADDR updates are not supported (CHECK_EXTENSION(UPDATE_VADDR) = 0). */
+	if (map.flags & VFIO_DMA_MAP_FLAG_VADDR)
+		return -EINVAL;
+	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
+		prot |= VFC_EMU_PROT_READ;
+	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
+		prot |= VFC_EMU_PROT_WRITE;
+	if (!prot)
+		return -EINVAL;
+	pid = io->caller ? io->caller->pid : 0;
+
+	pthread_mutex_lock(&iommu->lock);
+	r = map_locked(iommu, &map, prot, pid);
+	/* Mappings of owners that exited must not be in the way. */
+	if ((r == -EEXIST || r == -ENOSPC) && vfc_emu_iommu_reap_locked(iommu))
+		r = map_locked(iommu, &map, prot, pid);
+	pthread_mutex_unlock(&iommu->lock);
+	if (r)
+		vfc_debug("emu-iommu: MAP_DMA iova 0x%llx size 0x%llx: %s",
+			  (unsigned long long)map.iova, (unsigned long long)map.size,
+			  strerror(-r));
+	return r;
+}
+
+/* The v1/v2 unmap of [start, last]; returns -EINVAL for a v2 bisection. */
+static int unmap_locked(struct vfc_emu_iommu *iommu, uint64_t start, uint64_t last, bool all,
+			uint64_t *ret_unmapped)
+{
+	struct vfc_emu_map *m;
+	uint64_t unmapped = 0;
+
+	/* v2 must not cut a mapping at either end. */
+	if (iommu->v2 && !all) {
+		m = vfc_emu_tree_find(&iommu->tree, start);
+		if (m && m->iova != start)
+			return -EINVAL;
+		m = vfc_emu_tree_find(&iommu->tree, last);
+		if (m && m->last != last)
+			return -EINVAL;
+	}
+	m = vfc_emu_tree_lower_bound(&iommu->tree, start);
+	while (m && m->iova <= last) {
+		struct vfc_emu_map *next;
+
+		/* v1: a request that starts inside a mapping unmaps nothing
+		 * more, successfully; one covering a mapping's first IOVA
+		 * takes the whole mapping. */
+		if (!iommu->v2 && start > m->iova)
+			break;
+		next = vfc_emu_tree_next(m);
+		unmapped += m->last - m->iova + 1;
+		vfc_emu_iommu_remove_locked(iommu, m);
+		m = next;
+	}
+	*ret_unmapped = unmapped;
+	return 0;
+}
+
+static int emu_ioctl_unmap_dma(struct vfc_emu_iommu *iommu, struct vfc_ioctl *io)
+{
+	const size_t minsz = vfc_offsetofend(struct vfio_iommu_type1_dma_unmap, size);
+	const uint32_t mask = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | VFIO_DMA_UNMAP_FLAG_ALL |
+			      VFIO_DMA_UNMAP_FLAG_VADDR;
+	struct vfio_iommu_type1_dma_unmap unmap;
+	bool all;
+	uint64_t last = 0, unmapped = 0;
+	int r;
+
+	r = vfc_ioctl_need(io, minsz, minsz);
+	if (r)
+		return r;
+	memcpy(&unmap, io->in, minsz);
+	if (unmap.argsz < minsz || (unmap.flags & ~mask))
+		return -EINVAL;
+	if ((unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) &&
+	    (unmap.flags & (VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR)))
+		return -EINVAL;
+	/* Dirty tracking is never enabled, which the kernel answers with
+	 * EINVAL; and VADDR invalidation is not supported. */
+	if (unmap.flags & (VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | VFIO_DMA_UNMAP_FLAG_VADDR))
+		return -EINVAL;
+	all = unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL;
+
+	pthread_mutex_lock(&iommu->lock);
+	if (unmap.iova & iommu->pgmask) {
+		r = -EINVAL;
+	} else if (all) {
+		r = unmap.iova || unmap.size ? -EINVAL : 0;
+		last = UINT64_MAX;
+	} else if (!unmap.size || (unmap.size & iommu->pgmask)) {
+		r = -EINVAL;
+	} else {
+		last = unmap.iova + (unmap.size - 1);
+		r = last < unmap.iova ? -EOVERFLOW : 0;
+	}
+	if (!r)
+		r = unmap_locked(iommu, unmap.iova, last, all, &unmapped);
+	pthread_mutex_unlock(&iommu->lock);
+	if (r)
+		return r;
+
+	/* The kernel writes back the first minsz bytes, and only on success. */
+	unmap.size = unmapped;
+	vfc_ioctl_reply(io, &unmap, minsz);
+	return 0;
+}
+
+/*
+ * Dirty page tracking is not supported, and GET_INFO carries no migration
+ * capability to offer it. Everything the kernel checks before it would
+ * start tracking is checked the same way; START then fails with EINVAL,
+ * as the kernel's does for a mapping it cannot track; STOP succeeds, as it
+ * does when tracking is off; GET_BITMAP fails with EINVAL, the kernel's
+ * answer while tracking is off.
+ */
+static int emu_ioctl_dirty_pages(struct vfc_emu_iommu *iommu, struct vfc_ioctl *io)
+{
+	const size_t minsz = vfc_offsetofend(struct vfio_iommu_type1_dirty_bitmap, flags);
+	const uint32_t mask = VFIO_IOMMU_DIRTY_PAGES_FLAG_START |
+			      VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP |
+			      VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+	struct vfio_iommu_type1_dirty_bitmap dirty;
+	struct vfio_iommu_type1_dirty_bitmap_get range;
+	int r;
+
+	if (!iommu->v2)
+		return -EACCES;
+	r = vfc_ioctl_need(io, minsz, 0);
+	if (r)
+		return r;
+	memcpy(&dirty, io->in, minsz);
+	if (dirty.argsz < minsz || (dirty.flags & ~mask))
+		return -EINVAL;
+	if (__builtin_popcount(dirty.flags) != 1)
+		return -EINVAL;
+	if (dirty.flags & VFIO_IOMMU_DIRTY_PAGES_FLAG_START)
+		return -EINVAL;
+	if (dirty.flags & VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP)
+		return 0;
+
+	if (dirty.argsz - minsz < sizeof(range))
+		return -EINVAL;
+	r = vfc_ioctl_need(io, minsz + sizeof(range), 0);
+	if (r)
+		return r;
+	memcpy(&range, (const uint8_t *)io->in + minsz, sizeof(range));
+	if (!range.size)
+		return -EINVAL;
+	if (range.iova + (range.size - 1) < range.iova)
+		return -EOVERFLOW;
+	return -EINVAL;
+}
+
+static int emu_ioctl(void *data, struct vfc_ioctl *io)
+{
+	struct vfc_emu_iommu *iommu = data;
+
+	switch (io->cmd) {
+	case VFIO_IOMMU_GET_INFO:
+		return emu_ioctl_get_info(iommu, io);
+	case VFIO_IOMMU_MAP_DMA:
+		return emu_ioctl_map_dma(iommu, io);
+	case VFIO_IOMMU_UNMAP_DMA:
+		return emu_ioctl_unmap_dma(iommu, io);
+	case VFIO_IOMMU_DIRTY_PAGES:
+		return emu_ioctl_dirty_pages(iommu, io);
+	default:
+		return -ENOTTY;
+	}
+}
+
+unsigned int vfc_emu_iommu_reap(void *data)
+{
+	struct vfc_emu_iommu *iommu = data;
+	unsigned int n;
+
+	pthread_mutex_lock(&iommu->lock);
+	n = vfc_emu_iommu_reap_locked(iommu);
+	pthread_mutex_unlock(&iommu->lock);
+	return n;
+}
+
+unsigned int vfc_emu_iommu_count(void *data)
+{
+	struct vfc_emu_iommu *iommu = data;
+	unsigned int n;
+
+	pthread_mutex_lock(&iommu->lock);
+	n = (unsigned int)iommu->tree.count;
+	pthread_mutex_unlock(&iommu->lock);
+	return n;
+}
+
+const struct vfc_iommu_ops vfc_emu_iommu_ops = {
+	.name = "emu-type1",
+	.check_extension = emu_check_extension,
+	.open = emu_open,
+	.release = emu_release,
+	.attach_group = emu_attach_group,
+	.detach_group = emu_detach_group,
+	.ioctl = emu_ioctl,
+	.dma_rw = vfc_emu_iommu_dma_rw,
+};

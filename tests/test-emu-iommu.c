@@ -1,0 +1,786 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The software type1 IOMMU's ioctls against the kernel's rules: extension
+ * checks, open, GET_INFO and its capability chain, MAP_DMA and UNMAP_DMA
+ * for v1 and v2, DIRTY_PAGES, the retry protocol, and the driver behind
+ * the core through the in-process transport. DMA is in test-emu-iommu-dma.c.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "emu-iommu-testutil.h"
+#include "vfc-core.h"
+#include "vfc-local.h"
+#include "vfc-log.h"
+
+#define RW (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
+#define VA 0x7f0000000000ull	/* never touched: mapping touches no memory */
+#define MAP_MINSZ 32u
+#define UNMAP_MINSZ 24u
+
+static void *open_iommu(unsigned long type, const struct vfc_emu_iommu_config *cfg)
+{
+	void *data = NULL;
+
+	assert_int_equal(vfc_emu_iommu_ops.open((void *)cfg, type, &data), 0);
+	assert_non_null(data);
+	assert_int_equal(vfc_emu_iommu_ops.attach_group(data, NULL), 0);
+	return data;
+}
+
+static void close_iommu(void *data)
+{
+	vfc_emu_iommu_ops.release(data);
+}
+
+static int map_full(void *d, uint32_t argsz, uint32_t flags, uint64_t vaddr, uint64_t iova,
+		    uint64_t size)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = argsz, .flags = flags, .vaddr = vaddr, .iova = iova, .size = size,
+	};
+	struct emu_call call;
+	int r = emu_ioctl(d, getpid(), VFIO_IOMMU_MAP_DMA, &m, sizeof(m), &call);
+
+	assert_false(call.protocol_error);
+	assert_int_equal(call.out_len, 0);	/* MAP writes nothing back */
+	return r;
+}
+
+static int map(void *d, uint64_t iova, uint64_t size)
+{
+	return map_full(d, sizeof(struct vfio_iommu_type1_dma_map), RW, VA + iova, iova, size);
+}
+
+/* Unmap; *ret_size gets the size field after the call (unchanged on error). */
+static int unmap_full(void *d, uint32_t argsz, uint32_t flags, uint64_t iova, uint64_t size,
+		      uint64_t *ret_size)
+{
+	struct {
+		struct vfio_iommu_type1_dma_unmap u;
+		uint8_t canary[16];
+	} arg;
+	struct emu_call call;
+	int r;
+
+	memset(&arg, 0xaa, sizeof(arg));
+	arg.u = (struct vfio_iommu_type1_dma_unmap){
+		.argsz = argsz, .flags = flags, .iova = iova, .size = size,
+	};
+	r = emu_ioctl(d, getpid(), VFIO_IOMMU_UNMAP_DMA, &arg, sizeof(arg), &call);
+	assert_false(call.protocol_error);
+	for (size_t i = 0; i < sizeof(arg.canary); i++)
+		assert_int_equal(arg.canary[i], 0xaa);
+	if (r == 0) {
+		assert_int_equal(call.out_len, UNMAP_MINSZ);
+		assert_int_equal(arg.u.argsz, argsz);
+		assert_int_equal(arg.u.flags, flags);
+		assert_int_equal(arg.u.iova, iova);
+	} else {
+		assert_int_equal(call.out_len, 0);
+		assert_int_equal(arg.u.size, size);
+	}
+	if (ret_size)
+		*ret_size = arg.u.size;
+	return r;
+}
+
+static int unmap(void *d, uint64_t iova, uint64_t size, uint64_t *ret_size)
+{
+	return unmap_full(d, sizeof(struct vfio_iommu_type1_dma_unmap), 0, iova, size, ret_size);
+}
+
+static unsigned int count(void *d)
+{
+	return vfc_emu_iommu_count(d);
+}
+
+static void test_check_extension(void **state)
+{
+	static const struct {
+		unsigned long ext;
+		int none, open;
+	} table[] = {
+		{ VFIO_TYPE1_IOMMU, 1, 1 },
+		{ VFIO_TYPE1v2_IOMMU, 1, 1 },
+		{ VFIO_UNMAP_ALL, 1, 1 },
+		{ VFIO_TYPE1_NESTING_IOMMU, 0, 0 },
+		{ VFIO_UPDATE_VADDR, 0, 0 },
+		{ VFIO_DMA_CC_IOMMU, 0, 1 },
+		{ VFIO_SPAPR_TCE_IOMMU, 0, 0 },
+		{ VFIO_SPAPR_TCE_v2_IOMMU, 0, 0 },
+		{ VFIO_NOIOMMU_IOMMU, 0, 0 },
+		{ 0, 0, 0 },
+		{ 11, 0, 0 },
+		{ ~0ul, 0, 0 },
+	};
+	void *d = open_iommu(VFIO_TYPE1v2_IOMMU, NULL);
+
+	for (size_t i = 0; i < VFC_ARRAY_SIZE(table); i++) {
+		assert_int_equal(vfc_emu_iommu_ops.check_extension(NULL, NULL, table[i].ext),
+				 table[i].none);
+		assert_int_equal(vfc_emu_iommu_ops.check_extension(NULL, d, table[i].ext),
+				 table[i].open);
+	}
+	close_iommu(d);
+}
+
+static void test_open_types(void **state)
+{
+	struct vfc_emu_iommu_config cfg;
+	void *d = NULL;
+
+	for (unsigned long t = 0; t < 16; t++) {
+		int r = vfc_emu_iommu_ops.open(NULL, t, &d);
+
+		if (t == VFIO_TYPE1_IOMMU || t == VFIO_TYPE1v2_IOMMU) {
+			assert_int_equal(r, 0);
+			vfc_emu_iommu_ops.release(d);
+		} else {
+			/* e.g. SET_IOMMU(VFIO_UNMAP_ALL) passes check_extension
+			 * and then fails in open, as in the kernel. */
+			assert_int_equal(r, -EINVAL);
+		}
+	}
+	vfc_emu_iommu_config_init(&cfg);
+	cfg.pgsize_bitmap = 0x200;
+	assert_int_equal(vfc_emu_iommu_ops.open(&cfg, VFIO_TYPE1_IOMMU, &d), -EINVAL);
+	vfc_emu_iommu_config_init(&cfg);
+	cfg.nr_iova_ranges = 0;
+	assert_int_equal(vfc_emu_iommu_ops.open(&cfg, VFIO_TYPE1_IOMMU, &d), -EINVAL);
+	vfc_emu_iommu_config_init(&cfg);
+	cfg.iova_ranges[1].start = 0x1000;	/* overlaps range 0 */
+	assert_int_equal(vfc_emu_iommu_ops.open(&cfg, VFIO_TYPE1_IOMMU, &d), -EINVAL);
+}
+
+static void test_unknown_ioctl(void **state)
+{
+	void *d = open_iommu(VFIO_TYPE1v2_IOMMU, NULL);
+	uint8_t buf[64] = { 0 };
+	static const unsigned int cmds[] = {
+		VFIO_CHECK_EXTENSION, VFIO_SET_IOMMU, VFIO_IOMMU_ENABLE, VFIO_IOMMU_DISABLE,
+		VFIO_GET_API_VERSION, _IO(VFIO_TYPE, VFIO_BASE + 18), 0,
+	};
+
+	for (size_t i = 0; i < VFC_ARRAY_SIZE(cmds); i++)
+		assert_int_equal(emu_ioctl(d, getpid(), cmds[i], buf, sizeof(buf), NULL), -ENOTTY);
+	close_iommu(d);
+}
+
+/* The full answer: info (24) + DMA_AVAIL (12, padded to 16) + IOVA_RANGE (48). */
+#define INFO_FULL 88u
+
+static void check_chain(const uint8_t *buf, uint32_t avail)
+{
+	const struct vfio_iommu_type1_info *info = (const void *)buf;
+	const struct vfio_iommu_type1_info_dma_avail *da;
+	const struct vfio_iommu_type1_info_cap_iova_range *ir;
+
+	assert_int_equal(info->cap_offset, sizeof(*info));
+	da = (const void *)(buf + info->cap_offset);
+	assert_int_equal(da->header.id, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
+	assert_int_equal(da->header.version, 1);
+	assert_int_equal(da->avail, avail);
+	assert_int_equal(da->header.next, 40);
+	ir = (const void *)(buf + da->header.next);
+	assert_int_equal(ir->header.id, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
+	assert_int_equal(ir->header.version, 1);
+	assert_int_equal(ir->header.next, 0);
+	assert_int_equal(ir->nr_iovas, 2);
+	assert_int_equal(ir->iova_ranges[0].start, 0);
+	assert_int_equal(ir->iova_ranges[0].end, 0xfedfffffull);
+	assert_int_equal(ir->iova_ranges[1].start, 0xfef00000ull);
+	assert_int_equal(ir->iova_ranges[1].end, 0xffffffffffffull);
+}
+
+static void test_get_info(void **state)
+{
+	void *d = open_iommu(VFIO_TYPE1_IOMMU, NULL);
+	uint8_t buf[256];
+	struct vfio_iommu_type1_info *info = (void *)buf;
+	struct emu_call call;
+
+	/* argsz below minsz (16) */
+	for (uint32_t argsz = 0; argsz < 16; argsz += 4) {
+		memset(buf, 0xaa, sizeof(buf));
+		info->argsz = argsz;
+		assert_int_equal(emu_ioctl(d, getpid(), VFIO_IOMMU_GET_INFO, buf, sizeof(buf),
+					   &call), -EINVAL);
+		assert_int_equal(call.first_need_in, 16);
+		assert_int_equal(call.first_need_out, 0);
+	}
+
+	/* minsz: 16 bytes back, argsz raised, no cap_offset written */
+	memset(buf, 0xaa, sizeof(buf));
+	info->argsz = 16;
+	assert_int_equal(emu_ioctl(d, getpid(), VFIO_IOMMU_GET_INFO, buf, sizeof(buf), &call), 0);
+	assert_int_equal(call.out_len, 16);
+	assert_int_equal(info->argsz, INFO_FULL);
+	assert_int_equal(info->flags, VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS);
+	assert_int_equal(info->iova_pgsizes, 0x40201000ull);
+	assert_int_equal(info->cap_offset, 0xaaaaaaaa);
+
+	/* the whole struct but no room for caps: cap_offset 0 */
+	memset(buf, 0xaa, sizeof(buf));
+	info->argsz = sizeof(*info);
+	assert_int_equal(emu_ioctl(d, getpid(), VFIO_IOMMU_GET_INFO, buf, sizeof(buf), &call), 0);
+	assert_int_equal(call.out_len, sizeof(*info));
+	assert_int_equal(info->argsz, INFO_FULL);
+	assert_int_equal(info->cap_offset, 0);
+	assert_int_equal(buf[sizeof(*info)], 0xaa);
+
+	/* one byte short of the chain */
+	memset(buf, 0xaa, sizeof(buf));
+	info->argsz = INFO_FULL - 1;
+	assert_int_equal(emu_ioctl(d, getpid(), VFIO_IOMMU_GET_INFO, buf, sizeof(buf), &call), 0);
+	assert_int_equal(info->argsz, INFO_FULL);
+	assert_int_equal(info->cap_offset, 0);
+
+	/* grown to what it asked for: the chain, in the kernel's order */
+	memset(buf, 0xaa, sizeof(buf));
+	info->argsz = INFO_FULL;
+	assert_int_equal(emu_ioctl(d, getpid(), VFIO_IOMMU_GET_INFO, buf, sizeof(buf), &call), 0);
+	assert_int_equal(call.rounds, 3);	/* header, then room for the chain */
+	assert_int_equal(call.out_len, INFO_FULL);
+	assert_int_equal(info->argsz, INFO_FULL);
+	assert_int_equal(info->flags, VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS);
+	check_chain(buf, 65535);
+	assert_int_equal(buf[INFO_FULL], 0xaa);
+
+	/* a bigger buffer: argsz stays as given */
+	memset(buf, 0xaa, sizeof(buf));
+	info->argsz = sizeof(buf);
+	assert_int_equal(map(d, 0x100000, 0x1000), 0);
+	assert_int_equal(map(d, 0x200000, 0x1000), 0);
+	assert_int_equal(emu_ioctl(d, getpid(), VFIO_IOMMU_GET_INFO, buf, sizeof(buf), &call), 0);
+	assert_int_equal(info->argsz, sizeof(buf));
+	check_chain(buf, 65533);
+	close_iommu(d);
+}
+
+static void test_get_info_config(void **state)
+{
+	struct vfc_emu_iommu_config cfg;
+	uint8_t buf[256] = { 0 };
+	struct vfio_iommu_type1_info *info = (void *)buf;
+	const struct vfio_iommu_type1_info_cap_iova_range *ir;
+	void *d;
+
+	vfc_emu_iommu_config_init(&cfg);
+	cfg.pgsize_bitmap = 0xfffffffffffff000ull;	/* what 6.1 reports on VT-d */
+	cfg.dma_entry_limit = 7;
+	cfg.nr_iova_ranges = 1;
+	cfg.iova_ranges[0] = (struct vfio_iova_range){ 0, UINT64_MAX };
+	d = open_iommu(VFIO_TYPE1v2_IOMMU, &cfg);
+	info->argsz = sizeof(buf);
+	assert_int_equal(emu_ioctl(d, getpid(), VFIO_IOMMU_GET_INFO, buf, sizeof(buf), NULL), 0);
+	assert_int_equal(info->iova_pgsizes, 0xfffffffffffff000ull);
+	assert_int_equal(((struct vfio_iommu_type1_info_dma_avail *)(buf + 24))->avail, 7);
+	ir = (const void *)(buf + 40);
+	assert_int_equal(ir->nr_iovas, 1);
+	assert_int_equal(ir->iova_ranges[0].end, UINT64_MAX);
+	/* A mapping may end at 2^64 - 1 when the range allows it. */
+	assert_int_equal(map(d, 0xfffffffffffff000ull, 0x1000), 0);
+	assert_int_equal(map(d, 0xffffffffffffe000ull, 0x2000), -EEXIST);
+	assert_int_equal(map(d, 0xffffffffffffe000ull, 0x1000), 0);
+	assert_int_equal(unmap(d, 0xffffffffffffe000ull, 0x2000, NULL), 0);
+	assert_int_equal(count(d), 0);
+	close_iommu(d);
+}
+
+static void run_map_table(unsigned long type)
+{
+	static const struct {
+		uint32_t argsz, flags;
+		uint64_t vaddr, iova, size;
+		int expect;
+	} table[] = {
+		{ 0, RW, VA, 0x10000, 0x1000, -EINVAL },
+		{ MAP_MINSZ - 1, RW, VA, 0x10000, 0x1000, -EINVAL },
+		{ MAP_MINSZ, 1u << 3, VA, 0x10000, 0x1000, -EINVAL },
+		{ MAP_MINSZ, RW | (1u << 31), VA, 0x10000, 0x1000, -EINVAL },
+		{ MAP_MINSZ, VFIO_DMA_MAP_FLAG_VADDR, VA, 0x10000, 0x1000, -EINVAL },
+		{ MAP_MINSZ, RW | VFIO_DMA_MAP_FLAG_VADDR, VA, 0x10000, 0x1000, -EINVAL },
+		{ MAP_MINSZ, 0, VA, 0x10000, 0x1000, -EINVAL },
+		{ MAP_MINSZ, RW, VA, 0x10000, 0, -EINVAL },
+		{ MAP_MINSZ, RW, VA, 0x10800, 0x1000, -EINVAL },
+		{ MAP_MINSZ, RW, VA + 0x800, 0x10000, 0x1000, -EINVAL },
+		{ MAP_MINSZ, RW, VA, 0x10000, 0x1800, -EINVAL },
+		{ MAP_MINSZ, RW, VA, 0x10000, 0x200, -EINVAL },
+		/* wrapping past 2^64: EOVERFLOW, checked before prot and alignment */
+		{ MAP_MINSZ, RW, VA, 0xfffffffffffff000ull, 0x2000, -EOVERFLOW },
+		{ MAP_MINSZ, RW, 0xfffffffffffff000ull, 0x10000, 0x2000, -EOVERFLOW },
+		{ MAP_MINSZ, 0, VA, 0xfffffffffffff000ull, 0x2000, -EOVERFLOW },
+		{ MAP_MINSZ, RW, VA, 0xfffffffffffff000ull, 0x1800, -EOVERFLOW },
+		{ MAP_MINSZ, RW, VA, 0x10000, UINT64_MAX, -EOVERFLOW },
+		/* ending exactly at 2^64 does not wrap; it is outside the ranges */
+		{ MAP_MINSZ, RW, VA, 0xfffffffffffff000ull, 0x1000, -EINVAL },
+		/* the MSI window and the 48-bit end */
+		{ MAP_MINSZ, RW, VA, 0xfee00000ull, 0x1000, -EINVAL },
+		{ MAP_MINSZ, RW, VA, 0xfeeff000ull, 0x1000, -EINVAL },
+		{ MAP_MINSZ, RW, VA, 0xfed00000ull, 0x200000, -EINVAL },
+		{ MAP_MINSZ, RW, VA, 0xffff0000ull, 0x1000, 0 },
+		{ MAP_MINSZ, RW, VA, 0xfedff000ull, 0x1000, 0 },
+		{ MAP_MINSZ, RW, VA, 0xfef00000ull, 0x1000, 0 },
+		{ MAP_MINSZ, RW, VA, 0xfffffffff000ull, 0x1000, 0 },
+		{ MAP_MINSZ, RW, VA, 0x1000000000000ull, 0x1000, -EINVAL },
+		{ MAP_MINSZ, RW, VA, 0xffffffffe000ull, 0x2000, -EEXIST },
+		{ MAP_MINSZ, RW, VA, 0xfffffffe0000ull, 0x20000, -EEXIST },
+		{ MAP_MINSZ, RW, VA, 0xfffffffe0000ull, 0x10000, 0 },
+		/* argsz beyond minsz, one permission each, vaddr 0 */
+		{ 4096, VFIO_DMA_MAP_FLAG_READ, VA, 0x20000, 0x1000, 0 },
+		{ MAP_MINSZ, VFIO_DMA_MAP_FLAG_WRITE, VA, 0x21000, 0x1000, 0 },
+		{ MAP_MINSZ, RW, 0, 0x22000, 0x1000, 0 },
+	};
+	void *d = open_iommu(type, NULL);
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < VFC_ARRAY_SIZE(table); i++) {
+		int r = map_full(d, table[i].argsz, table[i].flags, table[i].vaddr, table[i].iova,
+				 table[i].size);
+
+		if (r != table[i].expect)
+			fail_msg("type %lu row %zu: %d, expected %d", type, i, r, table[i].expect);
+		n += !r;
+		assert_int_equal(count(d), n);
+	}
+	close_iommu(d);
+}
+
+static void test_map_table_v1(void **state)
+{
+	run_map_table(VFIO_TYPE1_IOMMU);
+}
+
+static void test_map_table_v2(void **state)
+{
+	run_map_table(VFIO_TYPE1v2_IOMMU);
+}
+
+static void test_map_retry(void **state)
+{
+	void *d = open_iommu(VFIO_TYPE1v2_IOMMU, NULL);
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m), .flags = RW, .vaddr = VA, .iova = 0x10000, .size = 0x1000,
+	};
+	struct emu_call call;
+
+	assert_int_equal(emu_ioctl(d, getpid(), VFIO_IOMMU_MAP_DMA, &m, sizeof(m), &call), 0);
+	assert_int_equal(call.rounds, 2);
+	assert_int_equal(call.first_need_in, MAP_MINSZ);
+	assert_int_equal(call.first_need_out, 0);
+	/* The argument cannot be read: the handler never gets further. */
+	assert_int_equal(emu_ioctl(d, getpid(), VFIO_IOMMU_MAP_DMA, &m, 16, &call), -EFAULT);
+	assert_int_equal(count(d), 1);
+	close_iommu(d);
+}
+
+static void test_map_overlap(void **state)
+{
+	void *d = open_iommu(VFIO_TYPE1v2_IOMMU, NULL);
+
+	assert_int_equal(map(d, 0x100000, 0x4000), 0);
+	assert_int_equal(map(d, 0x100000, 0x4000), -EEXIST);
+	assert_int_equal(map(d, 0x0ff000, 0x2000), -EEXIST);	/* over the start */
+	assert_int_equal(map(d, 0x103000, 0x2000), -EEXIST);	/* over the end */
+	assert_int_equal(map(d, 0x101000, 0x1000), -EEXIST);	/* inside */
+	assert_int_equal(map(d, 0x0f0000, 0x20000), -EEXIST);	/* around */
+	/* adjacent on both sides: fine, and never merged */
+	assert_int_equal(map(d, 0x0ff000, 0x1000), 0);
+	assert_int_equal(map(d, 0x104000, 0x1000), 0);
+	assert_int_equal(count(d), 3);
+	uint64_t size;
+
+	assert_int_equal(unmap(d, 0x104000, 0x1000, &size), 0);
+	assert_int_equal(size, 0x1000);
+	assert_int_equal(unmap(d, 0x0ff000, 0x1000, &size), 0);
+	assert_int_equal(size, 0x1000);
+	assert_int_equal(count(d), 1);
+	close_iommu(d);
+}
+
+static void test_map_enospc(void **state)
+{
+	struct vfc_emu_iommu_config cfg;
+	uint8_t buf[256] = { 0 };
+	struct vfio_iommu_type1_info *info = (void *)buf;
+	void *d;
+
+	vfc_emu_iommu_config_init(&cfg);
+	cfg.dma_entry_limit = 4;
+	d = open_iommu(VFIO_TYPE1_IOMMU, &cfg);
+	for (uint64_t i = 0; i < 4; i++)
+		assert_int_equal(map(d, 0x10000 * (i + 1), 0x1000), 0);
+	assert_int_equal(map(d, 0x100000, 0x1000), -ENOSPC);
+	/* The overlap check comes first, and bad ranges after. */
+	assert_int_equal(map(d, 0x10000, 0x1000), -EEXIST);
+	assert_int_equal(map(d, 0xfee00000ull, 0x1000), -ENOSPC);
+	info->argsz = sizeof(buf);
+	assert_int_equal(emu_ioctl(d, getpid(), VFIO_IOMMU_GET_INFO, buf, sizeof(buf), NULL), 0);
+	assert_int_equal(((struct vfio_iommu_type1_info_dma_avail *)(buf + 24))->avail, 0);
+	assert_int_equal(unmap(d, 0x10000, 0x1000, NULL), 0);
+	assert_int_equal(map(d, 0x100000, 0x1000), 0);
+	assert_int_equal(map(d, 0x200000, 0x1000), -ENOSPC);
+	close_iommu(d);
+}
+
+static void run_unmap_checks(unsigned long type)
+{
+	static const struct {
+		uint32_t argsz, flags;
+		uint64_t iova, size;
+		int expect;
+	} table[] = {
+		{ 0, 0, 0x10000, 0x1000, -EINVAL },
+		{ UNMAP_MINSZ - 1, 0, 0x10000, 0x1000, -EINVAL },
+		{ UNMAP_MINSZ, 1u << 3, 0x10000, 0x1000, -EINVAL },
+		{ UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, 0x10000, 0x1000, -EINVAL },
+		{ UNMAP_MINSZ + 24, VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, 0x10000, 0x1000, -EINVAL },
+		{ UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | VFIO_DMA_UNMAP_FLAG_ALL, 0, 0,
+		  -EINVAL },
+		{ UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_VADDR, 0x10000, 0x1000, -EINVAL },
+		{ UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_VADDR | VFIO_DMA_UNMAP_FLAG_ALL, 0, 0, -EINVAL },
+		{ UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_ALL, 0x1000, 0, -EINVAL },
+		{ UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_ALL, 0, 0x1000, -EINVAL },
+		{ UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_ALL, 0x800, 0, -EINVAL },
+		{ UNMAP_MINSZ, 0, 0x10000, 0, -EINVAL },
+		{ UNMAP_MINSZ, 0, 0x10800, 0x1000, -EINVAL },
+		{ UNMAP_MINSZ, 0, 0x10000, 0x1800, -EINVAL },
+		{ UNMAP_MINSZ, 0, 0xfffffffffffff000ull, 0x2000, -EOVERFLOW },
+		{ UNMAP_MINSZ, 0, 0x2000, UINT64_MAX & ~0xfffull, -EOVERFLOW },
+		{ UNMAP_MINSZ, 0, 0x1000, UINT64_MAX & ~0xfffull, 0 },
+		/* an unaligned iova is EINVAL before the wrap check */
+		{ UNMAP_MINSZ, 0, 0xfffffffffffff800ull, 0x2000, -EINVAL },
+		/* ends exactly at 2^64: no wrap, nothing there */
+		{ UNMAP_MINSZ, 0, 0xfffffffffffff000ull, 0x1000, 0 },
+		{ UNMAP_MINSZ, 0, 0, 0xfffffffffffff000ull, 0 },
+		{ 4096, 0, 0x10000, 0x1000, 0 },
+	};
+	void *d = open_iommu(type, NULL);
+
+	for (size_t i = 0; i < VFC_ARRAY_SIZE(table); i++) {
+		uint64_t size;
+		int r;
+
+		/* a mapping just outside every request above */
+		assert_int_equal(map(d, 0x200000, 0x1000), 0);
+		r = unmap_full(d, table[i].argsz, table[i].flags, table[i].iova, table[i].size,
+			       &size);
+		if (r != table[i].expect)
+			fail_msg("type %lu row %zu: %d, expected %d", type, i, r, table[i].expect);
+		if (!r) {
+			if (table[i].size == 0xfffffffffffff000ull) {
+				assert_int_equal(size, 0x1000);
+				continue;
+			}
+			assert_int_equal(size, 0);	/* nothing there: success, 0 */
+		}
+		assert_int_equal(count(d), 1);
+		assert_int_equal(unmap(d, 0x200000, 0x1000, NULL), 0);
+	}
+	close_iommu(d);
+}
+
+static void test_unmap_checks_v1(void **state)
+{
+	run_unmap_checks(VFIO_TYPE1_IOMMU);
+}
+
+static void test_unmap_checks_v2(void **state)
+{
+	run_unmap_checks(VFIO_TYPE1v2_IOMMU);
+}
+
+static void test_unmap_all(void **state)
+{
+	for (unsigned long type = VFIO_TYPE1_IOMMU; type <= VFIO_TYPE1v2_IOMMU; type += 2) {
+		void *d = open_iommu(type, NULL);
+		uint64_t size;
+
+		assert_int_equal(unmap_full(d, UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_ALL, 0, 0, &size), 0);
+		assert_int_equal(size, 0);
+		assert_int_equal(map(d, 0x10000, 0x3000), 0);
+		assert_int_equal(map(d, 0x20000, 0x1000), 0);
+		assert_int_equal(map(d, 0xfffffffff000ull, 0x1000), 0);
+		assert_int_equal(unmap_full(d, UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_ALL, 0, 0, &size), 0);
+		assert_int_equal(size, 0x5000);
+		assert_int_equal(count(d), 0);
+		close_iommu(d);
+	}
+}
+
+static void test_unmap_v1_bisect(void **state)
+{
+	void *d = open_iommu(VFIO_TYPE1_IOMMU, NULL);
+	uint64_t size;
+
+	assert_int_equal(map(d, 0x10000, 0x4000), 0);
+	assert_int_equal(map(d, 0x14000, 0x4000), 0);
+	/* starting inside a mapping: success, nothing unmapped */
+	assert_int_equal(unmap(d, 0x11000, 0x1000, &size), 0);
+	assert_int_equal(size, 0);
+	assert_int_equal(unmap(d, 0x11000, 0x8000, &size), 0);	/* not even the next one */
+	assert_int_equal(size, 0);
+	assert_int_equal(count(d), 2);
+	/* covering the first IOVA takes the whole mapping */
+	assert_int_equal(unmap(d, 0x10000, 0x1000, &size), 0);
+	assert_int_equal(size, 0x4000);
+	assert_int_equal(count(d), 1);
+	/* from a gap into the middle of the next one */
+	assert_int_equal(unmap(d, 0xf000, 0x6000, &size), 0);
+	assert_int_equal(size, 0x4000);
+	assert_int_equal(count(d), 0);
+	/* several, the last one bisected */
+	assert_int_equal(map(d, 0x10000, 0x2000), 0);
+	assert_int_equal(map(d, 0x13000, 0x2000), 0);
+	assert_int_equal(map(d, 0x16000, 0x2000), 0);
+	assert_int_equal(unmap(d, 0x10000, 0x7000, &size), 0);
+	assert_int_equal(size, 0x6000);
+	assert_int_equal(count(d), 0);
+	close_iommu(d);
+}
+
+static void test_unmap_v2_exact(void **state)
+{
+	void *d = open_iommu(VFIO_TYPE1v2_IOMMU, NULL);
+	uint64_t size;
+
+	assert_int_equal(map(d, 0x10000, 0x4000), 0);
+	assert_int_equal(map(d, 0x14000, 0x4000), 0);
+	assert_int_equal(map(d, 0x20000, 0x1000), 0);
+	/* cutting a mapping at either end fails, and the size is left alone */
+	assert_int_equal(unmap(d, 0x11000, 0x1000, &size), -EINVAL);
+	assert_int_equal(unmap(d, 0x10000, 0x1000, &size), -EINVAL);
+	assert_int_equal(unmap(d, 0x10000, 0x5000, &size), -EINVAL);
+	assert_int_equal(unmap(d, 0xf000, 0x2000, &size), -EINVAL);
+	assert_int_equal(unmap(d, 0x13000, 0x2000, &size), -EINVAL);
+	assert_int_equal(count(d), 3);
+	/* exact and multiple */
+	assert_int_equal(unmap(d, 0x14000, 0x4000, &size), 0);
+	assert_int_equal(size, 0x4000);
+	assert_int_equal(map(d, 0x14000, 0x4000), 0);
+	assert_int_equal(unmap(d, 0x10000, 0x8000, &size), 0);
+	assert_int_equal(size, 0x8000);
+	/* a range with gaps around whole mappings */
+	assert_int_equal(map(d, 0x30000, 0x1000), 0);
+	assert_int_equal(unmap(d, 0x0, 0x100000, &size), 0);
+	assert_int_equal(size, 0x2000);
+	/* nothing: success, 0 */
+	assert_int_equal(unmap(d, 0x10000, 0x10000, &size), 0);
+	assert_int_equal(size, 0);
+	assert_int_equal(count(d), 0);
+	close_iommu(d);
+}
+
+static void test_unmap_retry(void **state)
+{
+	void *d = open_iommu(VFIO_TYPE1v2_IOMMU, NULL);
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u), .iova = 0x10000, .size = 0x1000,
+	};
+	struct emu_call call;
+
+	assert_int_equal(map(d, 0x10000, 0x1000), 0);
+	/* Without room for the answer nothing changes. */
+	assert_int_equal(emu_ioctl(d, getpid(), VFIO_IOMMU_UNMAP_DMA, &u, 16, &call), -EFAULT);
+	assert_int_equal(call.first_need_in, UNMAP_MINSZ);
+	assert_int_equal(call.first_need_out, UNMAP_MINSZ);
+	assert_int_equal(count(d), 1);
+	assert_int_equal(emu_ioctl(d, getpid(), VFIO_IOMMU_UNMAP_DMA, &u, sizeof(u), &call), 0);
+	assert_int_equal(call.rounds, 2);
+	assert_int_equal(u.size, 0x1000);
+	close_iommu(d);
+}
+
+static int dirty(void *d, uint32_t argsz, uint32_t flags, uint64_t iova, uint64_t size)
+{
+	struct {
+		struct vfio_iommu_type1_dirty_bitmap hdr;
+		struct vfio_iommu_type1_dirty_bitmap_get range;
+	} arg = {
+		.hdr = { .argsz = argsz, .flags = flags },
+		.range = { .iova = iova, .size = size,
+			   .bitmap = { .pgsize = 4096, .size = 8, .data = NULL } },
+	};
+	struct emu_call call;
+	int r = emu_ioctl(d, getpid(), VFIO_IOMMU_DIRTY_PAGES, &arg, sizeof(arg), &call);
+
+	assert_false(call.protocol_error);
+	assert_int_equal(call.out_len, 0);
+	return r;
+}
+
+static void test_dirty_pages(void **state)
+{
+	void *d1 = open_iommu(VFIO_TYPE1_IOMMU, NULL);
+	void *d = open_iommu(VFIO_TYPE1v2_IOMMU, NULL);
+	const uint32_t full = 8 + sizeof(struct vfio_iommu_type1_dirty_bitmap_get);
+
+	assert_int_equal(dirty(d1, 8, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP, 0, 0), -EACCES);
+	assert_int_equal(dirty(d1, 0, 1u << 9, 0, 0), -EACCES);	/* before any check */
+	assert_int_equal(dirty(d, 7, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP, 0, 0), -EINVAL);
+	assert_int_equal(dirty(d, 8, 1u << 3, 0, 0), -EINVAL);
+	assert_int_equal(dirty(d, 8, 0, 0, 0), -EINVAL);
+	assert_int_equal(dirty(d, 8, VFIO_IOMMU_DIRTY_PAGES_FLAG_START |
+				     VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP, 0, 0), -EINVAL);
+	assert_int_equal(dirty(d, 8, VFIO_IOMMU_DIRTY_PAGES_FLAG_START, 0, 0), -EINVAL);
+	assert_int_equal(dirty(d, 8, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP, 0, 0), 0);
+	assert_int_equal(dirty(d, 8, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, 0, 0x1000), -EINVAL);
+	assert_int_equal(dirty(d, full - 1, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, 0, 0x1000),
+			 -EINVAL);
+	assert_int_equal(dirty(d, full, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, 0, 0), -EINVAL);
+	assert_int_equal(dirty(d, full, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP,
+			       0xfffffffffffff000ull, 0x2000), -EOVERFLOW);
+	assert_int_equal(dirty(d, full, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, 0, 0x1000),
+			 -EINVAL);
+	close_iommu(d1);
+	close_iommu(d);
+}
+
+static void test_detach_last_group(void **state)
+{
+	void *d = open_iommu(VFIO_TYPE1v2_IOMMU, NULL);
+
+	assert_int_equal(vfc_emu_iommu_ops.attach_group(d, NULL), 0);	/* two groups */
+	assert_int_equal(map(d, 0x10000, 0x1000), 0);
+	assert_int_equal(map(d, 0x20000, 0x1000), 0);
+	vfc_emu_iommu_ops.detach_group(d, NULL);
+	assert_int_equal(count(d), 2);
+	vfc_emu_iommu_ops.detach_group(d, NULL);
+	assert_int_equal(count(d), 0);
+	/* release with live mappings frees them (valgrind checks) */
+	assert_int_equal(vfc_emu_iommu_ops.attach_group(d, NULL), 0);
+	for (uint64_t i = 0; i < 100; i++)
+		assert_int_equal(map(d, 0x100000 + i * 0x2000, 0x1000), 0);
+	close_iommu(d);
+}
+
+static void test_no_pid(void **state)
+{
+	void *d = open_iommu(VFIO_TYPE1v2_IOMMU, NULL);
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m), .flags = RW, .vaddr = VA, .iova = 0x10000, .size = 0x1000,
+	};
+
+	/* A caller we cannot name cannot have its memory reached. */
+	assert_int_equal(emu_ioctl(d, 0, VFIO_IOMMU_MAP_DMA, &m, sizeof(m), NULL), -EFAULT);
+	assert_int_equal(count(d), 0);
+	close_iommu(d);
+}
+
+static void test_max_owners(void **state)
+{
+	struct vfc_emu_iommu_config cfg;
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m), .flags = RW, .vaddr = VA, .iova = 0x10000, .size = 0x1000,
+	};
+	pid_t self = getpid(), parent = getppid();
+	void *d;
+
+	vfc_emu_iommu_config_init(&cfg);
+	cfg.max_owners = 1;
+	d = open_iommu(VFIO_TYPE1v2_IOMMU, &cfg);
+	assert_int_equal(emu_ioctl(d, self, VFIO_IOMMU_MAP_DMA, &m, sizeof(m), NULL), 0);
+	m.iova = 0x20000;
+	assert_int_equal(emu_ioctl(d, self, VFIO_IOMMU_MAP_DMA, &m, sizeof(m), NULL), 0);
+	m.iova = 0x30000;
+	assert_int_equal(emu_ioctl(d, parent, VFIO_IOMMU_MAP_DMA, &m, sizeof(m), NULL), -ENOSPC);
+	assert_int_equal(unmap(d, 0, 0x100000, NULL), 0);
+	/* the slot is free again once its mappings are gone */
+	assert_int_equal(emu_ioctl(d, parent, VFIO_IOMMU_MAP_DMA, &m, sizeof(m), NULL), 0);
+	close_iommu(d);
+}
+
+/* The driver behind the core, driven like a client through vfc-local. */
+static void test_through_core(void **state)
+{
+	struct vfc_core *core;
+	struct vfc_local *l;
+	struct vfc_group *g;
+	int c, gfd;
+	uint8_t buf[256] = { 0 };
+	struct vfio_iommu_type1_info *info = (void *)buf;
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m), .flags = RW, .vaddr = VA, .iova = 0x10000, .size = 0x1000,
+	};
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u), .iova = 0x10000, .size = 0x1000,
+	};
+
+	assert_int_equal(vfc_core_new(&core), 0);
+	assert_int_equal(vfc_core_add_iommu_driver(core, &vfc_emu_iommu_ops, NULL), 0);
+	assert_int_equal(vfc_core_add_group(core, 5, NULL, &g), 0);
+	assert_int_equal(vfc_local_new(core, &l), 0);
+	c = vfc_local_open_container(l);
+	assert_true(c >= 0);
+	gfd = vfc_local_open_group(l, 5);
+	assert_true(gfd >= 0);
+
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU), 1);
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU), 1);
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_CHECK_EXTENSION, VFIO_TYPE1_NESTING_IOMMU), 0);
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR), 0);
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU), 0);
+	assert_int_equal(vfc_local_ioctl(l, gfd, VFIO_GROUP_SET_CONTAINER,
+					 (unsigned long)(uintptr_t)&c), 0);
+	/* UNMAP_ALL passes check_extension and then fails open */
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_SET_IOMMU, VFIO_UNMAP_ALL), -EINVAL);
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_SET_IOMMU, VFIO_TYPE1_NESTING_IOMMU), -ENODEV);
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU), 1);
+
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_IOMMU_MAP_DMA, (unsigned long)(uintptr_t)&m), 0);
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_IOMMU_MAP_DMA, (unsigned long)(uintptr_t)&m),
+			 -EEXIST);
+	info->argsz = 16;
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_IOMMU_GET_INFO,
+					 (unsigned long)(uintptr_t)info), 0);
+	assert_int_equal(info->argsz, INFO_FULL);
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_IOMMU_GET_INFO,
+					 (unsigned long)(uintptr_t)info), 0);
+	check_chain(buf, 65534);
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_IOMMU_UNMAP_DMA,
+					 (unsigned long)(uintptr_t)&u), 0);
+	assert_int_equal(u.size, 0x1000);
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_IOMMU_DIRTY_PAGES, 0), -EFAULT);
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_IOMMU_ENABLE, 0), -ENOTTY);
+
+	assert_int_equal(vfc_local_close(l, gfd), 0);
+	assert_int_equal(vfc_local_close(l, c), 0);
+	vfc_local_free(l);
+	vfc_core_free(core);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_check_extension),
+		cmocka_unit_test(test_open_types),
+		cmocka_unit_test(test_unknown_ioctl),
+		cmocka_unit_test(test_get_info),
+		cmocka_unit_test(test_get_info_config),
+		cmocka_unit_test(test_map_table_v1),
+		cmocka_unit_test(test_map_table_v2),
+		cmocka_unit_test(test_map_retry),
+		cmocka_unit_test(test_map_overlap),
+		cmocka_unit_test(test_map_enospc),
+		cmocka_unit_test(test_unmap_checks_v1),
+		cmocka_unit_test(test_unmap_checks_v2),
+		cmocka_unit_test(test_unmap_all),
+		cmocka_unit_test(test_unmap_v1_bisect),
+		cmocka_unit_test(test_unmap_v2_exact),
+		cmocka_unit_test(test_unmap_retry),
+		cmocka_unit_test(test_dirty_pages),
+		cmocka_unit_test(test_detach_last_group),
+		cmocka_unit_test(test_no_pid),
+		cmocka_unit_test(test_max_owners),
+		cmocka_unit_test(test_through_core),
+	};
+
+	vfc_log_set_max_level(getenv("VFC_TEST_VERBOSE") ? LOG_DEBUG : LOG_WARNING);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
