@@ -1,16 +1,46 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Turning the configuration into backend objects: IOMMU drivers, groups and
- * devices registered with the core. "fake" is the test backend; "emu" the
- * emulated one.
+ * devices registered with the core. "emu" is the emulated backend (software
+ * type1 IOMMU, emulated PCI models); "fake" the test backend's device,
+ * which the emulated IOMMU serves too.
  */
 #include <string.h>
 
 #include "daemon.h"
+#include "emu-iommu.h"
+#include "emu-pci.h"
 #include "fake.h"
 #include "vfc-log.h"
 
-static struct vfc_fake_iommu *fake_iommu;
+static struct vfc_emu_iommu_config emu_iommu_cfg;
+static struct vfc_emu_pci **emu_devices;
+static unsigned int n_emu_devices;
+
+static int add_emu_device(struct vfc_daemon *d, const struct vfc_cfg_device *cd,
+			  struct vfc_group *g)
+{
+	struct vfc_emu_pci *pci, **arr;
+	int r;
+
+	r = vfc_emu_pci_create(cd->model, cd->options, &pci);
+	if (r == -ENOENT) {
+		vfc_err("device \"%s\": no emulated model \"%s\" (edu, pcitest)", cd->name,
+			cd->model);
+		return -EINVAL;
+	}
+	if (r < 0)
+		return r;
+	arr = realloc(emu_devices, (n_emu_devices + 1) * sizeof(*arr));
+	if (!arr) {
+		vfc_emu_pci_free(pci);
+		return -ENOMEM;
+	}
+	emu_devices = arr;
+	emu_devices[n_emu_devices++] = pci;
+	return vfc_emu_pci_register(pci, g, cd->name, NULL);
+}
+
 static struct vfc_fake_device **fake_devices;
 static unsigned int n_fake_devices;
 
@@ -40,10 +70,9 @@ int vfc_backends_setup(struct vfc_daemon *d)
 	const struct vfc_config *cfg = d->cfg;
 	int r;
 
-	fake_iommu = calloc(1, sizeof(*fake_iommu));
-	if (!fake_iommu)
-		return -ENOMEM;
-	r = vfc_core_add_iommu_driver(d->core, &vfc_fake_iommu_ops, fake_iommu);
+	vfc_emu_iommu_config_init(&emu_iommu_cfg);
+	emu_iommu_cfg.dma_entry_limit = (unsigned int)cfg->dma_entry_limit;
+	r = vfc_core_add_iommu_driver(d->core, &vfc_emu_iommu_ops, &emu_iommu_cfg);
 	if (r < 0)
 		return r;
 	for (unsigned int i = 0; i < cfg->n_groups; i++) {
@@ -55,7 +84,9 @@ int vfc_backends_setup(struct vfc_daemon *d)
 		const struct vfc_cfg_device *cd = &cfg->devices[i];
 		struct vfc_group *g = vfc_core_find_group(d->core, cd->group);
 
-		if (!strcmp(cd->backend, "fake")) {
+		if (!strcmp(cd->backend, "emu")) {
+			r = add_emu_device(d, cd, g);
+		} else if (!strcmp(cd->backend, "fake")) {
 			r = add_fake_device(d, cd, g);
 		} else {
 			vfc_err("device \"%s\": unknown backend \"%s\"", cd->name, cd->backend);
@@ -80,6 +111,9 @@ void vfc_backends_teardown(struct vfc_daemon *d)
 	free(fake_devices);
 	fake_devices = NULL;
 	n_fake_devices = 0;
-	free(fake_iommu);
-	fake_iommu = NULL;
+	for (unsigned int i = 0; i < n_emu_devices; i++)
+		vfc_emu_pci_free(emu_devices[i]);
+	free(emu_devices);
+	emu_devices = NULL;
+	n_emu_devices = 0;
 }

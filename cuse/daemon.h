@@ -146,4 +146,5 @@ void vfc_sysfs_view_remove(struct vfc_daemon *d);
 
 /* Backends (backends.c) */
 int vfc_backends_setup(struct vfc_daemon *d);
+/** vfc_backends_teardown() - free the devices; only once no file is open. */
 void vfc_backends_teardown(struct vfc_daemon *d);
