@@ -37,8 +37,10 @@
  * On a freshly opened device node: the next VFIO_GROUP_GET_DEVICE_FD from
  * this thread binds its device here and returns @arg (an integer: the
  * caller's own fd number of this file). EBUSY if already armed or bound.
+ * _IO, not _IOW: the argument is a value, and tools that decode ioctl
+ * numbers (valgrind, strace) must not read memory at it.
  */
-#define VFC_CUSE_DEVICE_ARM _IOW(VFC_CUSE_MAGIC, 1, int32_t)
+#define VFC_CUSE_DEVICE_ARM _IO(VFC_CUSE_MAGIC, 1)
 
 /* VFC_CUSE_DEVICE_RW: pread/pwrite on a device fd. Returns bytes done. */
 struct vfc_cuse_rw {

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to libvfio-cuse-preload.so: the table of the functions it wraps,
+ * resolved once with dlsym(RTLD_NEXT), and the device-fd test shared by
+ * preload.c (ioctl) and preload-rw.c (the pread/pwrite family).
+ *
+ * Every source of the library includes this header first: it turns off
+ * _FILE_OFFSET_BITS and _FORTIFY_SOURCE so that <unistd.h> and <sys/uio.h>
+ * declare pread and pread64 (and the other pairs) as the distinct symbols
+ * we define, rather than redirecting one name to the other or wrapping it
+ * in an inline checker.
+ */
+#pragma once
+
+#undef _FILE_OFFSET_BITS
+#undef _FORTIFY_SOURCE
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/* Only the interposers leave the library; everything else is hidden. */
+#define VFC_EXPORT __attribute__((visibility("default")))
+
+/*
+ * The functions of the next object in the lookup order (normally libc).
+ * Filled once; a NULL entry means the symbol does not exist there, and the
+ * wrapper then fails with ENOSYS as a stub would.
+ */
+struct vfc_preload_real {
+	int (*ioctl)(int fd, unsigned long req, ...);
+	ssize_t (*pread)(int fd, void *buf, size_t n, off_t off);
+	ssize_t (*pread64)(int fd, void *buf, size_t n, off64_t off);
+	ssize_t (*pwrite)(int fd, const void *buf, size_t n, off_t off);
+	ssize_t (*pwrite64)(int fd, const void *buf, size_t n, off64_t off);
+	ssize_t (*preadv)(int fd, const struct iovec *iov, int cnt, off_t off);
+	ssize_t (*preadv64)(int fd, const struct iovec *iov, int cnt, off64_t off);
+	ssize_t (*preadv2)(int fd, const struct iovec *iov, int cnt, off_t off, int flags);
+	ssize_t (*preadv64v2)(int fd, const struct iovec *iov, int cnt, off64_t off, int flags);
+	ssize_t (*pwritev)(int fd, const struct iovec *iov, int cnt, off_t off);
+	ssize_t (*pwritev64)(int fd, const struct iovec *iov, int cnt, off64_t off);
+	ssize_t (*pwritev2)(int fd, const struct iovec *iov, int cnt, off_t off, int flags);
+	ssize_t (*pwritev64v2)(int fd, const struct iovec *iov, int cnt, off64_t off, int flags);
+	ssize_t (*pread_chk)(int fd, void *buf, size_t n, off_t off, size_t buflen);
+	ssize_t (*pread64_chk)(int fd, void *buf, size_t n, off64_t off, size_t buflen);
+	off_t (*lseek)(int fd, off_t off, int whence);
+	off64_t (*lseek64)(int fd, off64_t off, int whence);
+};
+
+/**
+ * vfc_preload_real() - the resolved table.
+ *
+ * Resolves it on first use (normally from the library's constructor, so
+ * that later calls, including those from signal handlers, only read it).
+ * Return: the table; never NULL.
+ */
+const struct vfc_preload_real *vfc_preload_real(void);
+
+/**
+ * vfc_preload_node() - the path of vfio-cused's device node.
+ *
+ * Return: $VFIO_CUSE_DEVICE_NODE if set and not empty, else
+ * VFC_CUSE_DEFAULT_DEVICE_NODE. Not owned by the caller.
+ */
+const char *vfc_preload_node(void);
+
+/**
+ * vfc_preload_is_device() - whether @fd is a file of vfio-cused's device
+ * node, that is a character device with the node's st_rdev.
+ * @fd: any fd number.
+ *
+ * fstat()s @fd; only when it is a character device with an rdev other
+ * than the cached one does it stat() the node again. Preserves errno.
+ * Return: true for a device fd; false otherwise, also for a bad fd.
+ */
+bool vfc_preload_is_device(int fd);
+
+/**
+ * vfc_preload_is_ours() - whether @fd is a file of any vfio-cused node:
+ * the daemon gives all its nodes the device node's major.
+ * @fd: any fd number.
+ *
+ * Preserves errno.
+ * Return: true for a container, group or device fd of the daemon.
+ */
+bool vfc_preload_is_ours(int fd);
