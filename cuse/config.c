@@ -5,11 +5,12 @@
  *   prefix vfio                       node prefix under /dev
  *   rundir /run/vfio-cuse             where the sysfs view is written
  *   dma-entry-limit 65535             type1 mappings per container
- *   device NAME group=N model=M [backend=emu] [options=...]
+ *   device NAME group=N model=M [backend=emu] [options=K=V:K=V...]
  *   group N [owner=USER|UID] [gid=GROUP|GID] [mode=0660]
  *
  * '#' starts a comment. The command line's --device takes the same words
- * as a device line, comma-separated. Every error names its line.
+ * as a device line, comma-separated; so model options are separated by ':'
+ * (they reach the model comma-separated). Every error names its line.
  */
 #include <ctype.h>
 #include <grp.h>
@@ -126,6 +127,9 @@ static int parse_device(struct vfc_config *cfg, char **words, int n, const char 
 		} else if (!strcmp(key, "options")) {
 			if (set_string(&dev.options, val) < 0)
 				goto nomem;
+			for (char *p = dev.options; *p; p++)
+				if (*p == ':')
+					*p = ',';
 		} else {
 			vfc_err("%s: device: unknown key \"%s\"", where, key);
 			goto fail;

@@ -179,7 +179,12 @@ static void file_rw(struct vfc_file *f, fuse_req_t req, void *arg, const void *i
 		return;
 	}
 	if (!rw.len) {
-		fuse_reply_ioctl(req, 0, NULL, 0);
+		/* Still an offset in no region is EINVAL. */
+		n = vfc_device_file_rw(df, rw.offset, xfer_buf, 0, false);
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_ioctl(req, 0, NULL, 0);
 		return;
 	}
 	if (rw.flags & VFC_CUSE_RW_WRITE) {
@@ -261,7 +266,11 @@ static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *
 	case VFC_CUSE_DEVICE_ARM:
 		r = f->node->kind == VFC_NODE_DEVICE ? file_arm(f, req, (int32_t)(uintptr_t)arg)
 						      : -ENOTTY;
-		fuse_reply_err(req, -r);
+		/* An ioctl's success needs an ioctl reply, not fuse_reply_err(0). */
+		if (r < 0)
+			fuse_reply_err(req, -r);
+		else
+			fuse_reply_ioctl(req, 0, NULL, 0);
 		return;
 	case VFC_CUSE_DEVICE_RW:
 		if (f->node->kind != VFC_NODE_DEVICE) {

@@ -58,7 +58,7 @@ static void test_good(void **state)
 			      "prefix vfio-cuse\n"
 			      "\n"
 			      "device 0000:06:0d.0 group=26 model=edu   # trailing comment\n"
-			      "device 0000:06:0e.0 group=26 model=pcitest backend=emu options=x\n"
+			      "device 0000:06:0e.0 group=26 model=pcitest backend=emu options=x=1:y=2\n"
 			      "device 0000:07:00.0 group=27 model=fake backend=fake\n"
 			      "group 26 owner=0 gid=0 mode=0660\n"
 			      "dma-entry-limit 100\n",
@@ -68,7 +68,7 @@ static void test_good(void **state)
 	assert_int_equal(cfg.n_devices, 3);
 	assert_string_equal(cfg.devices[0].name, "0000:06:0d.0");
 	assert_string_equal(cfg.devices[0].backend, "emu");
-	assert_string_equal(cfg.devices[1].options, "x");
+	assert_string_equal(cfg.devices[1].options, "x=1,y=2");
 	assert_int_equal(cfg.devices[2].group, 27);
 	assert_int_equal(cfg.n_groups, 2);
 	assert_int_equal(cfg.groups[0].id, 26);

@@ -130,7 +130,14 @@ fi
 read -r up _ </proc/uptime
 echo "cmd_start $up" >"$R/timing"
 
-chroot "$H" /usr/bin/env -i \
+# Not a plain chroot: the kernel refuses user namespaces (unprivileged
+# vfio-cuse-run) to a chrooted process. In a mount namespace of its own, the
+# host root is moved onto / and entered with chroot ".", as switch_root
+# does: the process's root is then the namespace's, not a chroot. The moved
+# tree hides the initramfs, so busybox is re-entered through /proc/self/exe.
+export H
+unshare -m /bin/busybox sh -c 'cd "$H" && mount --move . / && exec -a chroot /proc/self/exe . "$@"' \
+	move-root /usr/bin/env -i \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 	HOME=/root TERM=dumb LANG=C.UTF-8 \
 	VFIO_CUSE_IN_VM=1 \

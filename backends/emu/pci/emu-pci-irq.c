@@ -125,7 +125,8 @@ int vfc_emu_pci_get_irq_info_locked(struct vfc_emu_pci *pci, struct vfio_irq_inf
 	info->count = irq_count(pci, info->index);
 	if (info->index == VFIO_PCI_INTX_IRQ_INDEX)
 		info->flags |= VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED;
-	else if (info->index != VFIO_PCI_MSIX_IRQ_INDEX || !pci->msix_dyn)
+	else if (info->index != VFIO_PCI_MSIX_IRQ_INDEX || !pci->msix_dyn || !pci->msix_pos)
+		/* Dynamic MSI-X needs an MSI-X capability (pci_msix_can_alloc_dyn). */
 		info->flags |= VFIO_IRQ_INFO_NORESIZE;
 	return 0;
 }

@@ -245,10 +245,11 @@ static void step3_dma_map(struct e2e *t)
 		munmap(hole, 0x10000);
 		r = e2e_map(t, "dma.map_unmapped_vaddr", "hole", (uint64_t)(uintptr_t)hole,
 			    0x400000, 0x1000, rw);
-		if (r >= 0) {
-			e2e_fail(t, "MAP_DMA of unmapped memory succeeded");
+		/* The kernel pins at MAP_DMA and fails with EFAULT; vfio-cuse's
+		 * emulated IOMMU pins nothing and faults at DMA time instead
+		 * (docs/abi.md). The transcript shows which; neither fails. */
+		if (r >= 0)
 			e2e_unmap(t, "dma.unmap", 0x400000, 0x1000, 0, NULL);
-		}
 	}
 
 	/* Adjacent mappings are not merged: each unmaps on its own. */

@@ -1,0 +1,159 @@
+#!/bin/sh
+# Runs INSIDE the test VM (tests/vm/e2e-daemon.sh boots it): vfio-cused
+# with emulated edu devices, then the end-to-end tests against it.
+# Usage: guest-daemon.sh BUILD_DIR RESULTS_DIR SOURCE_DIR [TEST...]
+# Tests: flow compare perms death qemu bench (default: all).
+set -u
+B=$1 R=$2 S=$3
+shift 3
+TESTS=${*:-flow compare perms death qemu bench}
+CUSED=$B/cuse/vfio-cused
+RUN=$B/client/vfio-cuse-run
+CLIENT=$B/tests/vm/client/vfio-e2e-client
+PREFIX=vfio-cuse
+RUNDIR=/run/vfio-cuse
+USER_OK=1000
+USER_OTHER=1001
+pass=0
+fail=0
+
+ok() { echo "ok: $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+
+# Group 26: edu as the emulated backend defines it (reset, 8-byte accesses),
+# owned by $USER_OK. Group 27: edu set up like the real one in this VM
+# (no reset method, 6.1's split 8-byte BAR accesses), for the comparison.
+start_daemon() {
+	mkdir -p "$RUNDIR"
+	"$CUSED" --prefix $PREFIX --rundir $RUNDIR \
+		--device 0000:06:0d.0,group=26,model=edu \
+		--group 26,owner=$USER_OK,mode=0600 \
+		--device 0000:06:0e.0,group=27,model=edu,options=reset=off:bar_rw64=off \
+		2>"$R/daemon.log" &
+	DAEMON=$!
+	i=0
+	while [ ! -c /dev/$PREFIX/27 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	[ -c /dev/$PREFIX/27 ] || { bad "daemon did not come up"; cat "$R/daemon.log"; exit 1; }
+}
+
+run_client() { # NAME USER-or-root CLIENT-ARGS...
+	name=$1 who=$2
+	shift 2
+	if [ "$who" = root ]; then
+		"$RUN" --dev-prefix $PREFIX --sysfs-view -- "$CLIENT" "$@" >"$R/$name.txt" 2>"$R/$name.err"
+	else
+		setpriv --reuid="$who" --regid="$who" --clear-groups -- \
+			"$RUN" --dev-prefix $PREFIX --sysfs-view -- "$CLIENT" "$@" \
+			>"$R/$name.txt" 2>"$R/$name.err"
+	fi
+}
+
+test_flow() {
+	for order in cgd cdg gcd gdc dcg dgc; do
+		if run_client "flow-$order" root --group 26 --device 0000:06:0d.0 --no-mmap \
+			--close-order $order; then
+			ok "full flow, close order $order"
+		else
+			bad "full flow, close order $order (see flow-$order.txt)"
+			grep FAIL "$R/flow-$order.txt" | head -5
+		fi
+	done
+	# The sysfs view: the group is found the way clients find it.
+	g=$("$RUN" --dev-prefix $PREFIX --sysfs-view -- \
+		readlink /sys/bus/pci/devices/0000:06:0d.0/iommu_group)
+	[ "${g##*/}" = 26 ] && ok "sysfs view: iommu_group -> $g" || bad "sysfs view: '$g'"
+}
+
+test_compare() {
+	"$CLIENT" --group "$VFIO_CUSE_EDU_GROUP" --device "$VFIO_CUSE_EDU_BDF" --probe-abi \
+		>"$R/kernel.txt" 2>"$R/kernel.err" || bad "client against the real kernel"
+	run_client ours root --group 27 --device 0000:06:0e.0 --probe-abi
+	diff -u "$R/kernel.txt" "$R/ours.txt" >"$R/compare.diff"
+	# Only the differences docs/abi.md lists may remain.
+	if diff -u "$S/tests/vm/client/expected-kernel-diff.txt" "$R/compare.diff" \
+		>"$R/compare-unexpected.diff" 2>&1; then
+		ok "transcript matches the kernel's but for the documented differences"
+	else
+		bad "unexpected differences from the kernel (compare-unexpected.diff)"
+		head -60 "$R/compare-unexpected.diff"
+	fi
+}
+
+test_perms() {
+	if run_client perms-owner $USER_OK --group 26 --device 0000:06:0d.0 --no-mmap; then
+		ok "the group's owner (uid $USER_OK) runs the full flow"
+	else
+		bad "the group's owner (uid $USER_OK)"
+		grep FAIL "$R/perms-owner.txt" | head -5
+		tail -5 "$R/perms-owner.err"
+	fi
+	run_client perms-other $USER_OTHER --group 26 --device 0000:06:0d.0 --no-mmap
+	if grep -q "^group.open: rc=-1 errno=EACCES" "$R/perms-other.txt"; then
+		ok "another user (uid $USER_OTHER) gets EACCES"
+	else
+		bad "another user (uid $USER_OTHER) did not get EACCES"
+		head -15 "$R/perms-other.txt"
+	fi
+}
+
+test_death() {
+	for delay in 0.05 0.2 0.4 0.7 1.0 1.3; do
+		"$RUN" --dev-prefix $PREFIX --sysfs-view -- "$CLIENT" --group 26 \
+			--device 0000:06:0d.0 --no-mmap >"$R/death-victim.txt" 2>&1 &
+		victim=$!
+		sleep $delay
+		kill -9 $victim 2>/dev/null
+		wait $victim 2>/dev/null
+		last=$(grep -v '^FAIL' "$R/death-victim.txt" | tail -1 | cut -d: -f1)
+		if run_client "death-after-$delay" root --group 26 --device 0000:06:0d.0 --no-mmap; then
+			ok "killed after ${delay}s (at '$last'), the next client runs"
+		else
+			bad "killed after ${delay}s (at '$last'), the next client fails"
+			head -20 "$R/death-after-$delay.txt"
+		fi
+	done
+	kill -0 $DAEMON 2>/dev/null && ok "the daemon survived" || bad "the daemon died"
+}
+
+test_qemu() {
+	sock=/tmp/qmp.sock
+	rm -f $sock
+	"$RUN" --dev-prefix $PREFIX --sysfs-view -- \
+		qemu-system-x86_64 -machine q35 -accel tcg -m 64M -nodefaults -no-user-config \
+		-display none -S -qmp unix:$sock,server=on,wait=off \
+		-device vfio-pci,sysfsdev=/sys/bus/pci/devices/0000:06:0d.0,x-no-mmap=on,id=edu0 \
+		>"$R/qemu.log" 2>&1 &
+	qemu=$!
+	if python3 "$S/tests/vm/qmp-check.py" $sock 1234 11e8 >"$R/qmp.txt" 2>&1; then
+		ok "QEMU realised the emulated edu: $(cat "$R/qmp.txt")"
+	else
+		bad "QEMU: $(cat "$R/qmp.txt")"
+		tail -20 "$R/qemu.log"
+	fi
+	kill $qemu 2>/dev/null
+	wait $qemu 2>/dev/null
+}
+
+test_bench() {
+	if [ -x "$B/bench/bench-ioctl" ]; then
+		"$B/bench/bench-ioctl" /dev/vfio "$VFIO_CUSE_EDU_GROUP" /dev/$PREFIX 27 \
+			>"$R/bench-ioctl.txt" 2>&1 && ok "ioctl round trips measured" ||
+			bad "bench-ioctl"
+		cat "$R/bench-ioctl.txt"
+	fi
+}
+
+id -u $USER_OK >/dev/null 2>&1 || true
+start_daemon
+for t in $TESTS; do
+	start=$(cut -d' ' -f1 /proc/uptime)
+	"test_$t"
+	end=$(cut -d' ' -f1 /proc/uptime)
+	echo "time: $t $(echo "$start $end" | awk '{ printf "%.1f", $2 - $1 }') s"
+done
+kill $DAEMON
+wait $DAEMON
+echo "daemon exit: $?"
+grep -c '^<[0-3]>' "$R/daemon.log" >/dev/null && { echo "daemon errors:"; grep '^<[0-3]>' "$R/daemon.log" | head; }
+echo "guest: $pass passed, $fail failed"
+[ $fail -eq 0 ]
