@@ -146,6 +146,19 @@ int vfc_cuse_caller_init(struct vfc_cuse_caller *c, struct vfc_daemon *d, fuse_r
 	return tgid > 0 ? 0 : -ESRCH;
 }
 
+void vfc_cuse_caller_init_anonymous(struct vfc_cuse_caller *c, struct vfc_daemon *d,
+				    fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	*c = (struct vfc_cuse_caller){
+		.base = { .ops = &cuse_caller_ops, .pid = 0, .uid = ctx->uid, .gid = ctx->gid },
+		.daemon = d,
+		.tid = ctx->pid,
+		.pidfd = -1,
+	};
+}
+
 void vfc_cuse_caller_fini(struct vfc_cuse_caller *c)
 {
 	if (c->pidfd >= 0)

@@ -132,6 +132,12 @@ struct vfc_cuse_caller {
  * Return: 0, or -ESRCH when its process is not visible to us.
  */
 int vfc_cuse_caller_init(struct vfc_cuse_caller *c, struct vfc_daemon *d, fuse_req_t req);
+/**
+ * vfc_cuse_caller_init_anonymous() - the same without the pid (0): for
+ * ioctls that never use it. The thread id is still known.
+ */
+void vfc_cuse_caller_init_anonymous(struct vfc_cuse_caller *c, struct vfc_daemon *d,
+				    fuse_req_t req);
 void vfc_cuse_caller_fini(struct vfc_cuse_caller *c);
 /** vfc_tgid_of() - the thread group of thread @tid. Return: tgid or -errno. */
 pid_t vfc_tgid_of(pid_t tid);

@@ -248,6 +248,26 @@ static void file_identify(struct vfc_file *f, fuse_req_t req, void *arg, size_t 
 	fuse_reply_ioctl(req, 0, &id, sizeof(id));
 }
 
+/*
+ * Which ioctls use their caller: the IOMMU's (MAP_DMA records the mapping's
+ * owner process), and those that name fds in the caller (SET_CONTAINER,
+ * SET_IRQS) or give it one (GET_DEVICE_FD binds to the caller thread's
+ * armed file, which needs only the thread id).
+ */
+static bool ioctl_needs_caller(enum vfc_node_kind kind, unsigned int cmd)
+{
+	switch (kind) {
+	case VFC_NODE_CONTAINER:
+		return cmd != VFIO_GET_API_VERSION && cmd != VFIO_CHECK_EXTENSION &&
+		       cmd != VFIO_SET_IOMMU;
+	case VFC_NODE_GROUP:
+		return cmd == VFIO_GROUP_SET_CONTAINER;
+	case VFC_NODE_DEVICE:
+		return cmd == VFIO_DEVICE_SET_IRQS || cmd == VFIO_DEVICE_PCI_HOT_RESET;
+	}
+	return true;
+}
+
 static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
 		     unsigned int flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
 {
@@ -293,7 +313,12 @@ static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	vfc_cuse_caller_init(&caller, d, req);
+	/* Reading /proc for the tgid costs more than the rest of a small
+	 * ioctl: do it only for those that use the caller. */
+	if (ioctl_needs_caller(f->node->kind, ucmd))
+		vfc_cuse_caller_init(&caller, d, req);
+	else
+		vfc_cuse_caller_init_anonymous(&caller, d, req);
 	io = (struct vfc_ioctl){
 		.cmd = ucmd, .arg = (uintptr_t)arg, .in = in_buf, .in_len = in_bufsz,
 		.out = xfer_buf, .out_cap = out_bufsz, .caller = &caller.base,

@@ -9,9 +9,10 @@
  * Each node is confirmed through /sys/class/cuse/<name> and its /dev entry:
  * a taken name is rejected by the kernel without a word.
  *
- * One poll thread reads requests from every node and hands them to a pool
- * of workers that grows while all are busy, so a request may wait on a
- * nested one (the daemon's own VFC_CUSE_IDENTIFY) without deadlock.
+ * One poll thread reads requests from every node and serves them itself,
+ * except SET_CONTAINER, which goes to a pool of workers that grows while
+ * all are busy: it waits on a nested request (the daemon's own
+ * VFC_CUSE_IDENTIFY on the container node), which the poll thread serves.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -213,6 +214,32 @@ void vfc_nodes_destroy(struct vfc_daemon *d)
 	d->n_nodes = 0;
 }
 
+/*
+ * Whether a request read from @node may issue a nested request to the
+ * daemon: a FUSE_IOCTL of VFIO_GROUP_SET_CONTAINER on a group node. Peeks
+ * at the raw request, laid out by the FUSE kernel ABI (linux/fuse.h, not
+ * includable beside libfuse's own copy): struct fuse_in_header (40 bytes,
+ * opcode at 4), then struct fuse_ioctl_in (cmd at 12 into it).
+ */
+#define VFC_FUSE_OPCODE_OFF 4
+#define VFC_FUSE_OPCODE_IOCTL 39
+#define VFC_FUSE_IOCTL_CMD_OFF (40 + 12)
+
+static bool may_nest(const struct vfc_node *node, const struct fuse_buf *buf)
+{
+	uint32_t opcode, cmd;
+
+	if (node->kind != VFC_NODE_GROUP)
+		return false;
+	if ((buf->flags & FUSE_BUF_IS_FD) || buf->size < VFC_FUSE_IOCTL_CMD_OFF + 4)
+		return true;	/* cannot tell: be safe */
+	memcpy(&opcode, (const uint8_t *)buf->mem + VFC_FUSE_OPCODE_OFF, 4);
+	if (opcode != VFC_FUSE_OPCODE_IOCTL)
+		return false;
+	memcpy(&cmd, (const uint8_t *)buf->mem + VFC_FUSE_IOCTL_CMD_OFF, 4);
+	return cmd == VFIO_GROUP_SET_CONTAINER;
+}
+
 static void *worker_main(void *arg)
 {
 	struct vfc_daemon *d = arg;
@@ -368,6 +395,16 @@ int vfc_loop_run(struct vfc_daemon *d, int stop_fd)
 					vfc_err("node %s: connection ended", node->devname);
 					node->gone = true;
 				}
+				continue;
+			}
+			/* Only SET_CONTAINER waits on a nested request (it
+			 * identifies the container with an ioctl on the container
+			 * node): it goes to the workers. Everything else is served
+			 * here, saving a thread hand-off per request; so the nested
+			 * IDENTIFY and releases of fetched duplicates never wait. */
+			if (!may_nest(node, &w->buf)) {
+				fuse_session_process_buf(node->se, &w->buf);
+				work_put(d, w);
 				continue;
 			}
 			w->node = node;
