@@ -68,7 +68,7 @@ test_compare() {
 	"$CLIENT" --group "$VFIO_CUSE_EDU_GROUP" --device "$VFIO_CUSE_EDU_BDF" --probe-abi \
 		>"$R/kernel.txt" 2>"$R/kernel.err" || bad "client against the real kernel"
 	run_client ours root --group 27 --device 0000:06:0e.0 --probe-abi
-	diff -u "$R/kernel.txt" "$R/ours.txt" >"$R/compare.diff"
+	diff -u --label kernel-6.1 --label vfio-cused "$R/kernel.txt" "$R/ours.txt" >"$R/compare.diff"
 	# Only the differences docs/abi.md lists may remain.
 	if diff -u "$S/tests/vm/client/expected-kernel-diff.txt" "$R/compare.diff" \
 		>"$R/compare-unexpected.diff" 2>&1; then
