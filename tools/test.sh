@@ -32,19 +32,43 @@ PY
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 }
 
-# VM tests are scripts, each a test: 0 pass, 77 skip, anything else fails.
+# VM tests are scripts: 0 pass, 77 skip (no VM here), anything else fails.
+# e2e-daemon.sh reports its own checks ("guest: N passed, M failed").
+ensure_build() { # DIR [MESON-OPTIONS...]
+	local dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		rm -rf "$dir"
+		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 ||
+			{ cat "$dir.setup.log" >&2; exit 1; }
+	fi
+	meson compile -C "$dir" >/dev/null
+}
+
 run_vm() {
-	local t rc
+	local rc out
 	echo "test: === vm ===" >&2
-	for t in tests/vm/check-vm.sh; do
-		rc=0
-		"$t" || rc=$?
-		case "$rc" in
-		0) passed=$((passed + 1)); echo "test: $t: ok" >&2 ;;
-		77) skipped=$((skipped + 1)); echo "test: $t: SKIP" >&2 ;;
-		*) failed=$((failed + 1)) status=1; echo "test: $t: FAIL ($rc)" >&2 ;;
-		esac
-	done
+	ensure_build build
+	rc=0
+	tests/vm/check-vm.sh || rc=$?
+	vm_count "tests/vm/check-vm.sh" "$rc" 1 0
+	[ "$rc" -eq 77 ] && return
+	rc=0
+	out=$(tests/vm/e2e-daemon.sh build 2>&1) || rc=$?
+	echo "$out" | grep -vE '^<[4-7]>' >&2
+	local p f
+	p=$(echo "$out" | sed -n 's/^guest: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+	f=$(echo "$out" | sed -n 's/^guest: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+	vm_count "tests/vm/e2e-daemon.sh" "$rc" "${p:-0}" "${f:-1}"
+}
+
+vm_count() { # NAME STATUS PASSED FAILED
+	case "$2" in
+	0) passed=$((passed + $3)); echo "test: $1: ok ($3 checks)" >&2 ;;
+	77) skipped=$((skipped + 1)); echo "test: $1: SKIP" >&2 ;;
+	*) passed=$((passed + $3)) failed=$((failed + ($4 > 0 ? $4 : 1))) status=1
+	   echo "test: $1: FAIL ($2)" >&2 ;;
+	esac
 }
 
 run_mode() {
@@ -65,12 +89,7 @@ run_mode() {
 		;;
 	*) echo "test: unknown mode '$mode'" >&2; exit 2 ;;
 	esac
-	if [ ! -f "$dir/build.ninja" ]; then
-		rm -rf "$dir"
-		meson setup "$dir" "${opts[@]}" >"$dir.setup.log" 2>&1 ||
-			{ cat "$dir.setup.log" >&2; exit 1; }
-	fi
-	meson compile -C "$dir" >/dev/null
+	ensure_build "$dir" "${opts[@]}"
 	echo "test: === $mode ===" >&2
 	if ! meson test -C "$dir" --print-errorlogs --num-processes 2 "${wrap[@]}" \
 		--timeout-multiplier "$([ "$mode" = valgrind ] && echo 10 || echo 1)"; then
