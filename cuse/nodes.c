@@ -122,7 +122,21 @@ static int node_start(struct vfc_daemon *d, struct vfc_node *n, unsigned int maj
 	}
 	free(buf.mem);
 
+	/* The kernel rejects a taken name or number after init without a
+	 * word: the session then shows POLLERR (and the /sys/class/cuse entry,
+	 * if any, is another daemon's). */
+	{
+		struct pollfd p = { .fd = fuse_session_fd(n->se), .events = POLLIN };
+
+		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP))) {
+			vfc_err("node %s: the kernel refused it: the name or number is taken by "
+				"another CUSE device (another vfio-cused?)", n->devname);
+			return -EEXIST;
+		}
+	}
 	r = node_read_dev(n, &n->dev);
+	if (r == 0 && major && n->dev != makedev(major, minor))
+		r = -EEXIST;	/* the entry is someone else's */
 	if (r < 0) {
 		vfc_err("node %s: the kernel did not create it (name or number taken by another "
 			"CUSE device?): /sys/class/cuse entry missing", n->devname);

@@ -2,11 +2,11 @@
 # Runs INSIDE the test VM (tests/vm/e2e-daemon.sh boots it): vfio-cused
 # with emulated edu devices, then the end-to-end tests against it.
 # Usage: guest-daemon.sh BUILD_DIR RESULTS_DIR SOURCE_DIR [TEST...]
-# Tests: flow compare perms death qemu bench (default: all).
+# Tests: flow compare perms death qemu taken bench (default: all).
 set -u
 B=$1 R=$2 S=$3
 shift 3
-TESTS=${*:-flow compare perms death qemu bench}
+TESTS=${*:-flow compare perms death qemu taken bench}
 CUSED=$B/cuse/vfio-cused
 RUN=$B/client/vfio-cuse-run
 CLIENT=$B/tests/vm/client/vfio-e2e-client
@@ -132,6 +132,23 @@ test_qemu() {
 	fi
 	kill $qemu 2>/dev/null
 	wait $qemu 2>/dev/null
+}
+
+# The kernel's vfio owns /dev/vfio/vfio here: a second daemon on that
+# prefix, or on ours while the first runs, must fail loudly, not half-start.
+test_taken() {
+	for p in vfio $PREFIX; do
+		rc=0
+		timeout 20 "$CUSED" --prefix $p --rundir /tmp/taken-$p \
+			--device 0000:06:0f.0,group=28,model=edu >"$R/taken-$p.log" 2>&1 || rc=$?
+		if [ $rc -eq 1 ] && grep -q "belongs to another driver\|is taken by another CUSE device" \
+			"$R/taken-$p.log"; then
+			ok "prefix '$p' taken: exit 1 with '$(grep '^<3>' "$R/taken-$p.log" | head -1)'"
+		else
+			bad "prefix '$p' taken: exit $rc"
+			cat "$R/taken-$p.log"
+		fi
+	done
 }
 
 test_bench() {
