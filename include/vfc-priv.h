@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The privileged operations vfio-cused needs after start-up, behind one
+ * table: done directly while the daemon is root, or asked of the separate
+ * privileged helper (vfio-cuse-helper) once the daemon runs as an
+ * unprivileged user. A closed set, each with bounded arguments:
+ *
+ *  - open_container: the kernel's /dev/vfio/vfio;
+ *  - open_group: the kernel's /dev/vfio/<group>, for a group the daemon
+ *    was configured with at start (the helper keeps that list);
+ *  - get_device_fd: VFIO_GROUP_GET_DEVICE_FD on a kernel group fd;
+ *  - open_map_file: the file behind a client's shared memory range
+ *    (/proc/<pid>/map_files/<start>-<end>, which needs CAP_SYS_ADMIN),
+ *    so the kernel backend can map it and pin it with MAP_DMA;
+ *  - get_client_fd: pidfd_getfd() of a client's fd (needs ptrace rights);
+ *    @tid is the calling thread FUSE named, which must still belong to
+ *    @pid once the pidfd is open (pid reuse).
+ *
+ * open_map_file and get_client_fd serve only client processes: those that
+ * hold an open file of one of the daemon's CUSE nodes.
+ *
+ * Every op returns a new O_CLOEXEC fd owned by the caller, or -errno.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct vfc_priv;
+
+struct vfc_priv_ops {
+	int (*open_container)(struct vfc_priv *p);
+	int (*open_group)(struct vfc_priv *p, unsigned int group);
+	int (*get_device_fd)(struct vfc_priv *p, int group_fd, const char *name);
+	int (*open_map_file)(struct vfc_priv *p, pid_t pid, uint64_t start, uint64_t end);
+	int (*get_client_fd)(struct vfc_priv *p, pid_t pid, pid_t tid, int fd);
+};
+
+struct vfc_priv {
+	const struct vfc_priv_ops *ops;
+};
+
+/**
+ * vfc_priv_direct() - the table that does every op itself (the daemon is
+ * root, or holds the capabilities each op needs).
+ * Return: a static instance.
+ */
+struct vfc_priv *vfc_priv_direct(void);
