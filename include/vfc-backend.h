@@ -158,6 +158,19 @@ int vfc_group_add_device(struct vfc_group *group, const char *name,
  */
 void vfc_group_set_viable(struct vfc_group *group, bool viable);
 
+/**
+ * vfc_group_set_iommu_ops() - bind a group to one IOMMU driver.
+ * @group: the group.
+ * @ops: the only driver that may serve it (e.g. the kernel backend's for
+ *       real devices), or NULL for any.
+ *
+ * Containers then mix only groups that accept the same driver (EPERM, as
+ * the kernel refuses to mix real and no-IOMMU groups), CHECK_EXTENSION and
+ * SET_IOMMU consider only that driver, and a group joining a container
+ * whose IOMMU is another driver's is refused with EINVAL.
+ */
+void vfc_group_set_iommu_ops(struct vfc_group *group, const struct vfc_iommu_ops *ops);
+
 unsigned int vfc_group_id(const struct vfc_group *group);
 void *vfc_group_priv(const struct vfc_group *group);
 const char *vfc_device_name(const struct vfc_device *dev);

@@ -95,6 +95,15 @@ struct vfc_container *vfc_core_find_container(struct vfc_core *core, unsigned lo
 	return c;
 }
 
+/* Whether driver @d may serve every group attached to @c. */
+static bool driver_allowed(const struct vfc_container *c, const struct vfc_iommu_driver *d)
+{
+	for (const struct vfc_group *g = c->groups; g; g = g->container_next)
+		if (g->iommu_ops && g->iommu_ops != d->ops)
+			return false;
+	return true;
+}
+
 /* Called with core->lock held; takes iommu_lock for writing. */
 int vfc_container_attach_group_locked(struct vfc_container *c, struct vfc_group *g)
 {
@@ -107,6 +116,21 @@ int vfc_container_attach_group_locked(struct vfc_container *c, struct vfc_group 
 		return -EPERM;
 	}
 	pthread_rwlock_wrlock(&c->iommu_lock);
+	/* Groups bound to different IOMMU drivers cannot share a container,
+	 * as the kernel's real and no-IOMMU groups cannot. */
+	for (const struct vfc_group *o = c->groups; o; o = o->container_next)
+		if (o->iommu_ops != g->iommu_ops) {
+			pthread_rwlock_unlock(&c->iommu_lock);
+			vfc_info("group %u: SET_CONTAINER: container %lu holds group %u of another "
+				 "backend", g->id, c->id, o->id);
+			return -EPERM;
+		}
+	if (c->driver && g->iommu_ops && g->iommu_ops != c->driver->ops) {
+		pthread_rwlock_unlock(&c->iommu_lock);
+		vfc_info("group %u: SET_CONTAINER: container %lu's IOMMU is %s", g->id, c->id,
+			 c->driver->ops->name);
+		return -EINVAL;
+	}
 	if (c->driver) {
 		r = c->driver->ops->attach_group(c->iommu_data, g);
 		if (r < 0) {
@@ -169,6 +193,8 @@ static int container_ioctl_check_extension(struct vfc_container *c, unsigned lon
 		for (unsigned int i = 0; i < core->n_drivers; i++) {
 			const struct vfc_iommu_driver *d = &core->drivers[i];
 
+			if (!driver_allowed(c, d))
+				continue;
 			r = d->ops->check_extension(d->driver_data, NULL, ext);
 			if (r > 0)
 				break;
@@ -217,7 +243,8 @@ static int container_ioctl_set_iommu(struct vfc_container *c, unsigned long type
 		const struct vfc_iommu_driver *d = &core->drivers[i];
 		void *data;
 
-		if (d->ops->check_extension(d->driver_data, NULL, type) <= 0)
+		if (!driver_allowed(c, d) ||
+		    d->ops->check_extension(d->driver_data, NULL, type) <= 0)
 			continue;
 		r = d->ops->open(d->driver_data, type, &data);
 		if (r < 0)

@@ -190,6 +190,13 @@ void vfc_group_set_viable(struct vfc_group *group, bool viable)
 	pthread_mutex_unlock(&group->core->lock);
 }
 
+void vfc_group_set_iommu_ops(struct vfc_group *group, const struct vfc_iommu_ops *ops)
+{
+	pthread_mutex_lock(&group->core->lock);
+	group->iommu_ops = ops;
+	pthread_mutex_unlock(&group->core->lock);
+}
+
 unsigned int vfc_group_id(const struct vfc_group *group)
 {
 	return group->id;

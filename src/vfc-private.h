@@ -50,6 +50,7 @@ struct vfc_group {
 	struct vfc_core *core;
 	unsigned int id;
 	void *priv;
+	const struct vfc_iommu_ops *iommu_ops;	/* the only driver it accepts, or NULL */
 	bool viable;
 	/* The open file plus one per device with open_count > 0 (the kernel's
 	 * references on group->opened_file). 0 means not open. */

@@ -145,6 +145,42 @@ static void test_iommu_goes_with_last_group(void **state)
 	vfc_local_close(f->l, g27);
 }
 
+/* A group bound to one IOMMU driver: only that one serves it. */
+static void test_iommu_affinity(void **state)
+{
+	struct fixture *f = *state;
+	static struct vfc_iommu_ops other_ops;
+	struct vfc_fake_iommu *other = calloc(1, sizeof(*other));
+	int c, g26, g27;
+
+	other_ops = vfc_fake_iommu_ops;
+	other_ops.name = "other";
+	assert_int_equal(vfc_core_add_iommu_driver(f->core, &other_ops, other), 0);
+	vfc_group_set_iommu_ops(f->g27, &other_ops);
+
+	/* Groups of different drivers cannot share a container. */
+	fixture_attach(f, &c, &g26, 0);
+	g27 = vfc_local_open_group(f->l, 27);
+	assert_int_equal(IOCTL(f, g27, VFIO_GROUP_SET_CONTAINER, &c), -EPERM);
+	vfc_local_close(f->l, g26);
+
+	/* Alone, group 27 gets the other driver, though the fake comes first. */
+	assert_int_equal(IOCTL(f, g27, VFIO_GROUP_SET_CONTAINER, &c), 0);
+	other->refuse_group = 0;
+	assert_int_equal(IOCTL(f, c, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU), 1);
+	assert_int_equal(IOCTL(f, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
+	assert_int_equal(other->opened, 1);
+	assert_int_equal(f->iommu.opened, 0);
+	/* A group of any driver cannot join a container of the other. */
+	g26 = vfc_local_open_group(f->l, 26);
+	assert_int_equal(IOCTL(f, g26, VFIO_GROUP_SET_CONTAINER, &c), -EPERM);
+	vfc_local_close(f->l, g26);
+	vfc_local_close(f->l, g27);
+	vfc_local_close(f->l, c);
+	assert_int_equal(other->released, 1);
+	free(other);
+}
+
 static void test_find_container(void **state)
 {
 	struct fixture *f = *state;
@@ -170,6 +206,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_set_iommu_attach_refused, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_passthrough, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_iommu_goes_with_last_group, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_iommu_affinity, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_find_container, fixture_setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests_name("container", tests, NULL, NULL);
