@@ -11,7 +11,10 @@
 #include "emu-iommu.h"
 #include "emu-pci.h"
 #include "fake.h"
+#include "kernel.h"
 #include "vfc-log.h"
+
+static struct vfc_kernel *kernel_backend;
 
 static struct vfc_emu_iommu_config emu_iommu_cfg;
 static struct vfc_emu_pci **emu_devices;
@@ -75,16 +78,46 @@ int vfc_backends_setup(struct vfc_daemon *d)
 	r = vfc_core_add_iommu_driver(d->core, &vfc_emu_iommu_ops, &emu_iommu_cfg);
 	if (r < 0)
 		return r;
+	/* Groups of emulated devices are ours to make, bound to the software
+	 * IOMMU; the kernel backend makes the groups of real devices. A group
+	 * holds devices of one backend only. */
 	for (unsigned int i = 0; i < cfg->n_groups; i++) {
-		r = vfc_core_add_group(d->core, cfg->groups[i].id, NULL, NULL);
+		unsigned int id = cfg->groups[i].id, kernel = 0, other = 0;
+		struct vfc_group *g;
+
+		for (unsigned int j = 0; j < cfg->n_devices; j++)
+			if (cfg->devices[j].group != id)
+				continue;
+			else if (!strcmp(cfg->devices[j].backend, "kernel"))
+				kernel++;
+			else
+				other++;
+		if (kernel && other) {
+			vfc_err("group %u: real (backend=kernel) and emulated devices cannot share "
+				"a group", id);
+			return -EINVAL;
+		}
+		if (kernel)
+			continue;
+		r = vfc_core_add_group(d->core, id, NULL, &g);
 		if (r < 0)
 			return r;
+		vfc_group_set_iommu_ops(g, &vfc_emu_iommu_ops);
 	}
 	for (unsigned int i = 0; i < cfg->n_devices; i++) {
 		const struct vfc_cfg_device *cd = &cfg->devices[i];
 		struct vfc_group *g = vfc_core_find_group(d->core, cd->group);
 
-		if (!strcmp(cd->backend, "emu")) {
+		if (!strcmp(cd->backend, "kernel")) {
+			if (!kernel_backend) {
+				r = vfc_kernel_new(d->core, d->priv, &kernel_backend);
+				if (r >= 0)
+					r = vfc_kernel_monitor_start(kernel_backend);
+				if (r < 0)
+					return r;
+			}
+			r = vfc_kernel_add_device(kernel_backend, cd->name);
+		} else if (!strcmp(cd->backend, "emu")) {
 			r = add_emu_device(d, cd, g);
 		} else if (!strcmp(cd->backend, "fake")) {
 			r = add_fake_device(d, cd, g);

@@ -3,18 +3,19 @@
  * Who is calling, and the fds named inside their arguments.
  *
  * FUSE gives the calling THREAD's id. pidfd_open() wants a thread-group
- * leader, so the tgid is read from /proc first. Fds are fetched with
- * pidfd_getfd(), which needs ptrace rights over the caller (root or
- * CAP_SYS_PTRACE). A fetched duplicate of one of our own CUSE files is
- * identified with VFC_CUSE_IDENTIFY (served by another worker: no lock
- * may be held here) and closed at once, so its release is never delayed.
+ * leader, so the tgid is read from /proc first. Fds are fetched with the
+ * privileged get_client_fd (include/vfc-priv.h): pidfd_getfd(), which
+ * needs ptrace rights over the caller, done by the daemon itself, or by
+ * vfio-cuse-helper once the daemon runs unprivileged. A fetched duplicate
+ * of one of our own CUSE files is identified with VFC_CUSE_IDENTIFY
+ * (served by another thread: no lock may be held here) and closed at
+ * once, so its release is never delayed.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -41,45 +42,21 @@ pid_t vfc_tgid_of(pid_t tid)
 	return tgid;
 }
 
-static int caller_pidfd(struct vfc_cuse_caller *c)
-{
-	int fd;
-
-	if (c->pidfd >= 0)
-		return c->pidfd;
-	if (c->base.pid <= 0)
-		return -ESRCH;
-	fd = (int)syscall(SYS_pidfd_open, c->base.pid, 0);
-	if (fd < 0)
-		return -errno;
-	/* The pid may have been reused between reading Tgid and now: the
-	 * thread must still belong to it. */
-	if (vfc_tgid_of(c->tid) != c->base.pid) {
-		close(fd);
-		return -ESRCH;
-	}
-	c->pidfd = fd;
-	return fd;
-}
-
 /* Fetch the caller's fd @fd. Return: a local O_CLOEXEC fd or -errno. */
 static int caller_fetch(struct vfc_cuse_caller *c, int fd)
 {
-	int pidfd = caller_pidfd(c), r;
+	struct vfc_priv *priv = c->daemon->priv;
+	int r;
 
-	if (pidfd < 0)
-		return pidfd;
+	if (c->base.pid <= 0)
+		return -ESRCH;
 	if (fd < 0)
 		return -EBADF;
-	r = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-	if (r < 0) {
-		r = -errno;
-		if (r == -EPERM)
-			vfc_err("caller %d: pidfd_getfd refused: vfio-cused needs root or "
-				"CAP_SYS_PTRACE to use fds named in ioctls", c->base.pid);
-		return r;
-	}
-	return r;	/* pidfd_getfd sets O_CLOEXEC */
+	r = priv->ops->get_client_fd(priv, c->base.pid, c->tid, fd);
+	if (r == -EPERM)
+		vfc_err("caller %d: fetching its fd %d was refused: it holds no file of our "
+			"nodes, or the privileged side lacks CAP_SYS_PTRACE", c->base.pid, fd);
+	return r;
 }
 
 static int caller_get_container(struct vfc_caller *base, int fd, struct vfc_container **ret)
@@ -139,7 +116,6 @@ int vfc_cuse_caller_init(struct vfc_cuse_caller *c, struct vfc_daemon *d, fuse_r
 		.base = { .ops = &cuse_caller_ops, .uid = ctx->uid, .gid = ctx->gid },
 		.daemon = d,
 		.tid = ctx->pid,
-		.pidfd = -1,
 	};
 	tgid = vfc_tgid_of(ctx->pid);
 	c->base.pid = tgid > 0 ? tgid : 0;
@@ -155,13 +131,10 @@ void vfc_cuse_caller_init_anonymous(struct vfc_cuse_caller *c, struct vfc_daemon
 		.base = { .ops = &cuse_caller_ops, .pid = 0, .uid = ctx->uid, .gid = ctx->gid },
 		.daemon = d,
 		.tid = ctx->pid,
-		.pidfd = -1,
 	};
 }
 
 void vfc_cuse_caller_fini(struct vfc_cuse_caller *c)
 {
-	if (c->pidfd >= 0)
-		close(c->pidfd);
-	c->pidfd = -1;
+	/* Nothing is held today: each fetch is one privileged op. */
 }

@@ -6,7 +6,10 @@
  *   rundir /run/vfio-cuse             where the sysfs view is written
  *   dma-entry-limit 65535             type1 mappings per container
  *   device NAME group=N model=M [backend=emu] [options=K=V:K=V...]
+ *   device NAME backend=kernel        a real device bound to vfio-pci; its
+ *                                     group is the kernel's
  *   group N [owner=USER|UID] [gid=GROUP|GID] [mode=0660]
+ *   user vfio-cuse                    run as this user once the nodes exist
  *
  * '#' starts a comment. The command line's --device takes the same words
  * as a device line, comma-separated; so model options are separated by ':'
@@ -18,6 +21,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "vfc-log.h"
@@ -50,6 +54,25 @@ static bool valid_pci_name(const char *s)
 		if (isupper((unsigned char)*p))
 			return false;
 	return dev < 32 && fn < 8 && s[4] == ':' && s[7] == ':' && s[10] == '.';
+}
+
+/* The kernel's IOMMU group of PCI device @name, or -errno. */
+static int sysfs_iommu_group(const char *name)
+{
+	char path[96], target[256];
+	const char *base;
+	unsigned int g;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", name);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	if (sscanf(base ? base + 1 : target, "%u", &g) != 1 || g > INT_MAX)
+		return -EINVAL;
+	return (int)g;
 }
 
 static struct vfc_cfg_group *group_get(struct vfc_config *cfg, unsigned int id)
@@ -135,12 +158,36 @@ static int parse_device(struct vfc_config *cfg, char **words, int n, const char 
 			goto fail;
 		}
 	}
+	if (!dev.backend && set_string(&dev.backend, "emu") < 0)
+		goto nomem;
+	if (!strcmp(dev.backend, "kernel")) {
+		/* A real device: its group is the kernel's, its model vfio-pci. */
+		int g = sysfs_iommu_group(dev.name);
+
+		if (dev.model && strcmp(dev.model, "vfio-pci")) {
+			vfc_err("%s: device \"%s\": backend=kernel serves vfio-pci devices; drop "
+				"model=", where, dev.name);
+			goto fail;
+		}
+		if (g < 0) {
+			vfc_err("%s: device \"%s\": no such PCI device with an IOMMU group "
+				"(/sys/bus/pci/devices/%s/iommu_group)", where, dev.name, dev.name);
+			goto fail;
+		}
+		if (have_group && dev.group != (unsigned int)g) {
+			vfc_err("%s: device \"%s\" is in the kernel's group %d, not %u", where,
+				dev.name, g, dev.group);
+			goto fail;
+		}
+		dev.group = (unsigned int)g;
+		have_group = true;
+		if (!dev.model && set_string(&dev.model, "vfio-pci") < 0)
+			goto nomem;
+	}
 	if (!have_group || !dev.model) {
 		vfc_err("%s: device \"%s\": group= and model= are needed", where, dev.name);
 		goto fail;
 	}
-	if (!dev.backend && set_string(&dev.backend, "emu") < 0)
-		goto nomem;
 	if (!group_get(cfg, dev.group))
 		goto nomem;
 	arr = realloc(cfg->devices, (cfg->n_devices + 1) * sizeof(*arr));
@@ -271,6 +318,21 @@ int vfc_config_parse_line(struct vfc_config *cfg, char *line, const char *where)
 		}
 		return set_string(&cfg->rundir, words[1]);
 	}
+	if (!strcmp(words[0], "user")) {
+		struct passwd *pw = getpwnam(words[1]);
+
+		if (!pw) {
+			vfc_err("%s: user: no user \"%s\"", where, words[1]);
+			return -EINVAL;
+		}
+		if (pw->pw_uid == 0) {
+			vfc_err("%s: user \"%s\" is root: nothing would be dropped", where, words[1]);
+			return -EINVAL;
+		}
+		cfg->user_uid = pw->pw_uid;
+		cfg->user_gid = pw->pw_gid;
+		return set_string(&cfg->user, words[1]);
+	}
 	if (!strcmp(words[0], "dma-entry-limit")) {
 		if (parse_uint(words[1], UINT32_MAX, 10, &v) < 0 || v == 0) {
 			vfc_err("%s: dma-entry-limit \"%s\" is not a number in 1..2^32-1", where,
@@ -349,5 +411,6 @@ void vfc_config_clear(struct vfc_config *cfg)
 	free(cfg->groups);
 	free(cfg->prefix);
 	free(cfg->rundir);
+	free(cfg->user);
 	*cfg = (struct vfc_config){ 0 };
 }

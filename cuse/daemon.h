@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "vfc-core.h"
+#include "vfc-priv.h"
 
 #define VFC_MAX_NODES 512
 #define VFC_MAX_WORKERS 64
@@ -44,6 +45,9 @@ struct vfc_config {
 	struct vfc_cfg_group *groups;
 	unsigned int n_groups;
 	unsigned long dma_entry_limit;
+	char *user;		/* drop to this user after start-up, or NULL */
+	uid_t user_uid;
+	gid_t user_gid;
 };
 
 /**
@@ -82,6 +86,9 @@ struct vfc_node {
 struct vfc_daemon {
 	struct vfc_core *core;
 	struct vfc_config *cfg;
+	/* privileged operations: vfc_priv_direct(), or the helper's once
+	 * the daemon runs as cfg->user */
+	struct vfc_priv *priv;
 	struct vfc_node nodes[VFC_MAX_NODES];
 	unsigned int n_nodes;
 	unsigned int major;
@@ -124,7 +131,6 @@ struct vfc_cuse_caller {
 	struct vfc_caller base;
 	struct vfc_daemon *daemon;
 	pid_t tid;
-	int pidfd;
 };
 
 /**

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vfio-cused: serves the VFIO core as CUSE character devices. Wiring only:
- * options and configuration, backends, nodes, the loop, and shutdown.
+ * options and configuration, nodes, the privileged side, backends, the
+ * privilege drop, the loop, and shutdown.
  */
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "helper-client.h"
 #include "vfc-log.h"
 #include "vfc-macro.h"
 
@@ -23,9 +26,13 @@ static void usage(FILE *out)
 		"  -g, --group SPEC      N[,owner=U][,gid=G][,mode=0660]     (repeatable)\n"
 		"  -p, --prefix PREFIX   serve /dev/PREFIX/... (default vfio)\n"
 		"  -r, --rundir DIR      sysfs view and state (default /run/vfio-cuse)\n"
+		"  -u, --user USER       run as USER once started; a helper keeps the privileges\n"
+		"      --helper PATH     that helper (default %s)\n"
 		"  -v, --verbose         log debug messages\n"
-		"  -h, --help\n");
+		"  -h, --help\n", vfc_priv_helper_default_path);
 }
+
+static const char *helper_path = vfc_priv_helper_default_path;
 
 static int parse_args(int argc, char **argv, struct vfc_config *cfg)
 {
@@ -35,6 +42,8 @@ static int parse_args(int argc, char **argv, struct vfc_config *cfg)
 		{ "group", required_argument, NULL, 'g' },
 		{ "prefix", required_argument, NULL, 'p' },
 		{ "rundir", required_argument, NULL, 'r' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "helper", required_argument, NULL, 'H' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -42,7 +51,7 @@ static int parse_args(int argc, char **argv, struct vfc_config *cfg)
 	char line[1024];
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "c:d:g:p:r:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:d:g:p:r:u:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			r = vfc_config_load(cfg, optarg);
@@ -51,10 +60,15 @@ static int parse_args(int argc, char **argv, struct vfc_config *cfg)
 		case 'g':
 		case 'p':
 		case 'r':
+		case 'u':
 			snprintf(line, sizeof(line), "%s %s",
-				 c == 'd' ? "device" : c == 'g' ? "group" : c == 'p' ? "prefix" : "rundir",
-				 optarg);
+				 c == 'd' ? "device" : c == 'g' ? "group" : c == 'p' ? "prefix" :
+				 c == 'r' ? "rundir" : "user", optarg);
 			r = vfc_config_parse_line(cfg, line, "command line");
+			break;
+		case 'H':
+			helper_path = optarg;
+			r = 0;
 			break;
 		case 'v':
 			vfc_log_set_max_level(LOG_DEBUG);
@@ -75,6 +89,48 @@ static int parse_args(int argc, char **argv, struct vfc_config *cfg)
 		return -EINVAL;
 	}
 	return vfc_config_finish(cfg);
+}
+
+/* The privileged operations serve clients of our major: done by the daemon
+ * itself, or by the helper (started with the configured groups) when it
+ * is going to drop to cfg->user. */
+static int priv_setup(struct vfc_daemon *d)
+{
+	unsigned int groups[VFC_MAX_NODES];
+	int r;
+
+	vfc_priv_direct_set_major(d->major);
+	if (!d->cfg->user)
+		return 0;
+	for (unsigned int i = 0; i < d->cfg->n_groups; i++)
+		groups[i] = d->cfg->groups[i].id;
+	r = vfc_priv_helper_start(helper_path, groups, d->cfg->n_groups, d->major, &d->priv);
+	if (r < 0)
+		vfc_err("vfio-cused: cannot start the privileged helper \"%s\": %s", helper_path,
+			strerror(-r));
+	return r;
+}
+
+/* Become cfg->user for good. glibc applies each call to every thread. */
+static int drop_privileges(const struct vfc_config *cfg)
+{
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+
+	if (setgroups(0, NULL) < 0 || setresgid(cfg->user_gid, cfg->user_gid, cfg->user_gid) < 0 ||
+	    setresuid(cfg->user_uid, cfg->user_uid, cfg->user_uid) < 0) {
+		vfc_err("vfio-cused: cannot become user \"%s\": %m", cfg->user);
+		return -EPERM;
+	}
+	if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0 ||
+	    ruid == 0 || euid == 0 || suid == 0 || ruid != cfg->user_uid || euid != ruid ||
+	    suid != ruid || rgid != cfg->user_gid || egid != rgid || sgid != rgid) {
+		vfc_err("vfio-cused: still root after becoming user \"%s\"", cfg->user);
+		return -EPERM;
+	}
+	vfc_notice("vfio-cused: running as user \"%s\" (uid %u); privileged operations go "
+		   "through %s", cfg->user, ruid, helper_path);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -104,19 +160,30 @@ int main(int argc, char **argv)
 	}
 
 	d.cfg = &cfg;
+	d.priv = vfc_priv_direct();
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_cond_init(&d.cond, NULL);
 	pthread_mutex_init(&d.armed_lock, NULL);
+	/* Nodes first: the privileged side needs their major, and backends
+	 * need the privileged side. Nothing is served before the loop runs.
+	 * Privileges go last, before the workers exist; glibc's set*id reach
+	 * a backend's thread too, and no per-thread capability is kept. */
 	r = vfc_core_new(&d.core);
-	if (r >= 0)
-		r = vfc_backends_setup(&d);
 	if (r >= 0)
 		r = vfc_nodes_create(&d);
 	if (r >= 0)
+		r = priv_setup(&d);
+	if (r >= 0)
+		r = vfc_backends_setup(&d);
+	if (r >= 0)
 		r = vfc_sysfs_view_write(&d);
+	if (r >= 0 && cfg.user)
+		r = drop_privileges(&cfg);
 	if (r < 0) {
 		vfc_err("vfio-cused: start-up failed: %s", strerror(-r));
 		vfc_nodes_destroy(&d);
+		if (d.priv != vfc_priv_direct())
+			vfc_priv_helper_free(d.priv);
 		return 1;
 	}
 	vfc_notice("vfio-cused: serving /dev/%s/vfio and %u group(s)", cfg.prefix, cfg.n_groups);
@@ -127,6 +194,8 @@ int main(int argc, char **argv)
 	vfc_sd_notify("STOPPING=1");
 	vfc_notice("vfio-cused: stopping");
 	vfc_nodes_destroy(&d);
+	if (d.priv != vfc_priv_direct())
+		d.priv = vfc_priv_helper_free(d.priv);
 	vfc_sysfs_view_remove(&d);
 	/* Clients that still hold files lose them with the nodes; their core
 	 * objects go with the process. */

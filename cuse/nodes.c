@@ -10,9 +10,10 @@
  * a taken name is rejected by the kernel without a word.
  *
  * One poll thread reads requests from every node and serves them itself,
- * except SET_CONTAINER, which goes to a pool of workers that grows while
- * all are busy: it waits on a nested request (the daemon's own
- * VFC_CUSE_IDENTIFY on the container node), which the poll thread serves.
+ * except SET_CONTAINER and SET_IRQS, which go to a pool of workers that
+ * grows while all are busy: they may wait on a nested request (the
+ * daemon's own VFC_CUSE_IDENTIFY, or the release of a fetched file of
+ * ours), which the poll thread serves.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -230,7 +231,8 @@ void vfc_nodes_destroy(struct vfc_daemon *d)
 
 /*
  * Whether a request read from @node may issue a nested request to the
- * daemon: a FUSE_IOCTL of VFIO_GROUP_SET_CONTAINER on a group node. Peeks
+ * daemon: a FUSE_IOCTL of VFIO_GROUP_SET_CONTAINER on a group node, or of
+ * VFIO_DEVICE_SET_IRQS on the device node. Peeks
  * at the raw request, laid out by the FUSE kernel ABI (linux/fuse.h, not
  * includable beside libfuse's own copy): struct fuse_in_header (40 bytes,
  * opcode at 4), then struct fuse_ioctl_in (cmd at 12 into it).
@@ -243,7 +245,7 @@ static bool may_nest(const struct vfc_node *node, const struct fuse_buf *buf)
 {
 	uint32_t opcode, cmd;
 
-	if (node->kind != VFC_NODE_GROUP)
+	if (node->kind == VFC_NODE_CONTAINER)
 		return false;
 	if ((buf->flags & FUSE_BUF_IS_FD) || buf->size < VFC_FUSE_IOCTL_CMD_OFF + 4)
 		return true;	/* cannot tell: be safe */
@@ -251,7 +253,10 @@ static bool may_nest(const struct vfc_node *node, const struct fuse_buf *buf)
 	if (opcode != VFC_FUSE_OPCODE_IOCTL)
 		return false;
 	memcpy(&cmd, (const uint8_t *)buf->mem + VFC_FUSE_IOCTL_CMD_OFF, 4);
-	return cmd == VFIO_GROUP_SET_CONTAINER;
+	/* SET_IRQS closes the fds it fetched that are no eventfds: if one is
+	 * the last reference to a file of ours, its release comes back to us. */
+	return node->kind == VFC_NODE_GROUP ? cmd == VFIO_GROUP_SET_CONTAINER
+					    : cmd == VFIO_DEVICE_SET_IRQS;
 }
 
 static void *worker_main(void *arg)

@@ -95,6 +95,10 @@ static int write_device(const char *root, struct vfc_group *g, struct vfc_device
 	uint8_t cfg[64] = { 0 };
 	int r;
 
+	/* A real device (kernel backend) has its real sysfs entry. */
+	r = pathf(dir, sizeof(dir), "/sys/bus/pci/devices/%s", vfc_device_name(dev));
+	if (r == 0 && access(dir, F_OK) == 0)
+		return 0;
 	if (vfc_device_config_read(dev, 0, cfg, sizeof(cfg)) < (ssize_t)sizeof(cfg))
 		return -EIO;
 	r = pathf(dir, sizeof(dir), "%s/devices/%s", root, vfc_device_name(dev));

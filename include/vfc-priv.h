@@ -46,3 +46,10 @@ struct vfc_priv {
  * Return: a static instance.
  */
 struct vfc_priv *vfc_priv_direct(void);
+
+/**
+ * vfc_priv_direct_set_major() - the daemon's CUSE major, once its nodes
+ * exist. The direct table's open_map_file and get_client_fd serve only
+ * processes holding a file of that major; until it is set, none (-EPERM).
+ */
+void vfc_priv_direct_set_major(unsigned int cuse_major);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* vfio-cused's configuration language: good lines, and errors naming their line. */
 #include <errno.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,7 +62,8 @@ static void test_good(void **state)
 			      "device 0000:06:0e.0 group=26 model=pcitest backend=emu options=x=1:y=2\n"
 			      "device 0000:07:00.0 group=27 model=fake backend=fake\n"
 			      "group 26 owner=0 gid=0 mode=0660\n"
-			      "dma-entry-limit 100\n",
+			      "dma-entry-limit 100\n"
+			      "user nobody\n",
 			      log, sizeof(log)), 0);
 	assert_string_equal(cfg.prefix, "vfio-cuse");
 	assert_string_equal(cfg.rundir, "/run/vfio-cuse");
@@ -75,6 +77,9 @@ static void test_good(void **state)
 	assert_int_equal(cfg.groups[0].mode, 0660);
 	assert_int_equal(cfg.groups[1].mode, 0600);	/* the kernel's default */
 	assert_int_equal(cfg.dma_entry_limit, 100);
+	assert_string_equal(cfg.user, "nobody");
+	assert_int_equal(cfg.user_uid, getpwnam("nobody")->pw_uid);
+	assert_int_equal(cfg.user_gid, getpwnam("nobody")->pw_gid);
 	vfc_config_clear(&cfg);
 
 	/* The command line's comma form. */
@@ -83,6 +88,7 @@ static void test_good(void **state)
 	assert_int_equal(vfc_config_finish(&cfg), 0);
 	assert_string_equal(cfg.prefix, "vfio");
 	assert_int_equal(cfg.dma_entry_limit, 65535);
+	assert_null(cfg.user);	/* no drop unless asked */
 	vfc_config_clear(&cfg);
 }
 
@@ -109,6 +115,9 @@ static void test_errors_name_their_line(void **state)
 		{ "prefix a b\n", ":1:", "takes one value" },
 		{ "rundir relative\n", ":1:", "must be absolute" },
 		{ "dma-entry-limit 0\n", ":1:", "dma-entry-limit" },
+		{ "prefix p\nuser no-such-user-here\n", ":2:", "user: no user \"no-such-user-here\"" },
+		{ "user root\n", ":1:", "user \"root\" is root" },
+		{ "user nobody nobody\n", ":1:", "\"user\" takes one value" },
 	};
 	char log[4096];
 

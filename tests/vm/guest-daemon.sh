@@ -2,11 +2,12 @@
 # Runs INSIDE the test VM (tests/vm/e2e-daemon.sh boots it): vfio-cused
 # with emulated edu devices, then the end-to-end tests against it.
 # Usage: guest-daemon.sh BUILD_DIR RESULTS_DIR SOURCE_DIR [TEST...]
-# Tests: flow compare perms death qemu taken bench (default: all).
+# Tests: flow compare perms death qemu taken bench, then the kernel backend's:
+# kflow kcompare kprivate kdeath (default: all).
 set -u
 B=$1 R=$2 S=$3
 shift 3
-TESTS=${*:-flow compare perms death qemu taken bench}
+TESTS=${*:-flow compare perms death qemu taken bench kflow kcompare kprivate kdeath}
 CUSED=$B/cuse/vfio-cused
 RUN=$B/client/vfio-cuse-run
 CLIENT=$B/tests/vm/client/vfio-e2e-client
@@ -160,6 +161,96 @@ test_bench() {
 	fi
 }
 
+# The kernel backend: a second daemon serving the real edu (bound to the
+# kernel's vfio-pci) under /dev/vfio-kb. It holds the kernel's group open,
+# so it runs only while the kernel-backend tests do.
+KPREFIX=vfio-kb
+KGROUP=${VFIO_CUSE_EDU_GROUP:-}
+start_kernel_daemon() {
+	[ -n "${KDAEMON:-}" ] && return 0
+	"$CUSED" --prefix $KPREFIX --rundir /run/vfio-kb \
+		--device "$VFIO_CUSE_EDU_BDF,backend=kernel" 2>"$R/kdaemon.log" &
+	KDAEMON=$!
+	i=0
+	while [ ! -c /dev/$KPREFIX/$KGROUP ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	[ -c /dev/$KPREFIX/$KGROUP ] || { bad "kernel-backend daemon did not come up"; cat "$R/kdaemon.log"; return 1; }
+}
+
+run_kclient() { # NAME CLIENT-ARGS...
+	name=$1
+	shift
+	"$RUN" --dev-prefix $KPREFIX -- "$CLIENT" --group "$KGROUP" --device "$VFIO_CUSE_EDU_BDF" "$@" \
+		>"$R/$name.txt" 2>"$R/$name.err"
+}
+
+test_kflow() {
+	start_kernel_daemon || return
+	for order in cgd dgc; do
+		if run_kclient "kflow-$order" --no-mmap --close-order $order; then
+			ok "kernel backend: full flow on the real edu, close order $order"
+		else
+			bad "kernel backend: full flow, close order $order"
+			grep FAIL "$R/kflow-$order.txt" | head -5
+		fi
+	done
+}
+
+test_kcompare() {
+	start_kernel_daemon || return
+	[ -s "$R/kernel.txt" ] || { kill $KDAEMON; wait $KDAEMON; KDAEMON=;
+		"$CLIENT" --group "$KGROUP" --device "$VFIO_CUSE_EDU_BDF" --probe-abi \
+			>"$R/kernel.txt" 2>"$R/kernel.err"; start_kernel_daemon || return; }
+	run_kclient kours --probe-abi
+	diff -u --label kernel-6.1 --label vfio-cused-kernel "$R/kernel.txt" "$R/kours.txt" \
+		>"$R/kcompare.diff"
+	if diff -u "$S/tests/vm/client/expected-kernel-backend-diff.txt" "$R/kcompare.diff" \
+		>"$R/kcompare-unexpected.diff" 2>&1; then
+		ok "kernel backend: transcript matches the kernel's but for the documented differences"
+	else
+		bad "kernel backend: unexpected differences (kcompare-unexpected.diff)"
+		head -60 "$R/kcompare-unexpected.diff"
+	fi
+}
+
+test_kprivate() {
+	start_kernel_daemon || return
+	out=$("$B/tests/vm/client/vfio-map-probe" /dev/$KPREFIX "$KGROUP" private 2>&1)
+	if echo "$out" | grep -q "^map: EOPNOTSUPP" && grep -q "memory-backend-memfd" "$R/kdaemon.log"; then
+		ok "kernel backend: private anonymous memory: $out, and a log line naming the fix"
+	else
+		bad "kernel backend: private anonymous memory: '$out'"
+	fi
+}
+
+vmlck() { awk '/^VmLck/ { print $2 }' /proc/$KDAEMON/status; }
+
+test_kdeath() {
+	start_kernel_daemon || return
+	before=$(vmlck)
+	"$B/tests/vm/client/vfio-map-probe" /dev/$KPREFIX "$KGROUP" hold >"$R/khold.txt" 2>&1 &
+	holder=$!
+	i=0
+	while ! grep -q mapped "$R/khold.txt" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	during=$(vmlck)
+	kill -9 $holder
+	wait $holder 2>/dev/null
+	i=0
+	while [ "$(vmlck)" != "$before" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	after=$(vmlck)
+	if [ "$during" -ge $((before + 1024)) ] && [ "$after" = "$before" ]; then
+		ok "kernel backend: a killed client's 1 MiB is unpinned (VmLck ${before} -> ${during} -> ${after} kB)"
+	else
+		bad "kernel backend: VmLck ${before} -> ${during} -> ${after} kB after killing the client"
+	fi
+	# The group is usable again at once.
+	if run_kclient kdeath-next --no-mmap; then
+		ok "kernel backend: the next client runs"
+	else
+		bad "kernel backend: the next client fails"
+		grep FAIL "$R/kdeath-next.txt" | head -5
+	fi
+}
+
 id -u $USER_OK >/dev/null 2>&1 || true
 start_daemon
 for t in $TESTS; do
@@ -170,6 +261,7 @@ for t in $TESTS; do
 done
 kill $DAEMON
 wait $DAEMON
+[ -n "${KDAEMON:-}" ] && { kill $KDAEMON; wait $KDAEMON; }
 echo "daemon exit: $?"
 grep -c '^<[0-3]>' "$R/daemon.log" >/dev/null && { echo "daemon errors:"; grep '^<[0-3]>' "$R/daemon.log" | head; }
 echo "guest: $pass passed, $fail failed"

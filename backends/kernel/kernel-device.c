@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The kernel backend's devices: each open of ours is the kernel's device
+ * fd (taken when the device is first opened, through the group the core
+ * has put in a kernel container with an IOMMU), and every op forwards to
+ * it. Region info loses MMAP and the mmap-only caps. SET_IRQS gets the
+ * client's eventfds, already fetched into the daemon: the kernel takes its
+ * own reference, so interrupts go from the kernel to the client directly.
+ */
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "kernel-priv.h"
+#include "vfc-log.h"
+#include "vfc-macro.h"
+
+static int kdev_open(void *priv, struct vfc_device *dev)
+{
+	struct vfc_kdevice *d = priv;
+	struct vfc_kernel *k = d->kg->k;
+	int fd;
+
+	fd = k->priv->ops->get_device_fd(k->priv, d->kg->fd, d->name);
+	if (fd < 0) {
+		vfc_err("device \"%s\": the kernel's GET_DEVICE_FD failed: %s", d->name,
+			strerror(-fd));
+		return fd;
+	}
+	pthread_mutex_lock(&d->lock);
+	d->fd = fd;
+	for (unsigned int i = 0; i < VFC_KERNEL_MAX_REGIONS; i++)
+		d->region_offset[i] = UINT64_MAX;
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+static void kdev_close(void *priv)
+{
+	struct vfc_kdevice *d = priv;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->fd >= 0)
+		close(d->fd);	/* the kernel disables the device's irqs and DMA */
+	d->fd = -1;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* The kernel fd of an open device; the core only calls ops on open ones. */
+static int kdev_fd(struct vfc_kdevice *d)
+{
+	int fd;
+
+	pthread_mutex_lock(&d->lock);
+	fd = d->fd;
+	pthread_mutex_unlock(&d->lock);
+	return fd >= 0 ? fd : -EBADF;
+}
+
+static int kdev_get_info(void *priv, struct vfio_device_info *info)
+{
+	struct vfc_kdevice *d = priv;
+
+	info->flags = d->info.flags & ~VFIO_DEVICE_FLAGS_CAPS;
+	info->num_regions = d->info.num_regions;
+	info->num_irqs = d->info.num_irqs;
+	return 0;
+}
+
+static int kdev_get_region_info(void *priv, struct vfio_region_info *info, struct vfc_caps *caps)
+{
+	struct vfc_kdevice *d = priv;
+	union {
+		struct vfio_region_info info;
+		uint8_t bytes[4096];
+	} buf = { .info = { .argsz = sizeof(buf), .index = info->index } };
+	int fd = kdev_fd(d);
+
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &buf) < 0)
+		return -errno;
+	info->size = buf.info.size;
+	info->flags = buf.info.flags & (VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE);
+	if (info->index < VFC_KERNEL_MAX_REGIONS) {
+		pthread_mutex_lock(&d->lock);
+		d->region_offset[info->index] = buf.info.offset;
+		pthread_mutex_unlock(&d->lock);
+	}
+	/* Carry the caps that do not describe mmap. */
+	if ((buf.info.flags & VFIO_REGION_INFO_FLAG_CAPS) && buf.info.cap_offset) {
+		uint32_t off = buf.info.cap_offset;
+
+		for (unsigned int n = 0; off && n < 64; n++) {
+			struct vfio_info_cap_header h;
+			uint32_t end;
+
+			if (off < sizeof(buf.info) || off > sizeof(buf) - sizeof(h))
+				break;
+			memcpy(&h, buf.bytes + off, sizeof(h));
+			end = h.next > off ? h.next : (uint32_t)VFC_MIN(sizeof(buf), buf.info.argsz);
+			if (end > sizeof(buf) || end < off + sizeof(h))
+				break;
+			if (h.id != VFIO_REGION_INFO_CAP_SPARSE_MMAP &&
+			    h.id != VFIO_REGION_INFO_CAP_MSIX_MAPPABLE)
+				vfc_caps_add(caps, h.id, h.version, buf.bytes + off + sizeof(h),
+					     end - off - sizeof(h));
+			off = h.next;
+		}
+	}
+	return 0;
+}
+
+static ssize_t kdev_region_rw(void *priv, unsigned int index, uint64_t off, void *buf, size_t len,
+			      bool write)
+{
+	struct vfc_kdevice *d = priv;
+	uint64_t base = VFC_REGION_OFFSET(index);
+	int fd = kdev_fd(d);
+	ssize_t n;
+
+	if (fd < 0)
+		return fd;
+	pthread_mutex_lock(&d->lock);
+	if (index < VFC_KERNEL_MAX_REGIONS && d->region_offset[index] != UINT64_MAX)
+		base = d->region_offset[index];	/* as the kernel reported it */
+	pthread_mutex_unlock(&d->lock);
+	n = write ? pwrite(fd, buf, len, (off_t)(base + off)) : pread(fd, buf, len, (off_t)(base + off));
+	return n < 0 ? -errno : n;
+}
+
+static int kdev_get_irq_info(void *priv, struct vfio_irq_info *info)
+{
+	struct vfc_kdevice *d = priv;
+	struct vfio_irq_info ki = { .argsz = sizeof(ki), .index = info->index };
+	int fd = kdev_fd(d);
+
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, VFIO_DEVICE_GET_IRQ_INFO, &ki) < 0)
+		return -errno;
+	info->flags = ki.flags;
+	info->count = ki.count;
+	return 0;
+}
+
+static int kdev_set_irqs(void *priv, uint32_t flags, unsigned int index, unsigned int start,
+			 unsigned int count, const void *data)
+{
+	struct vfc_kdevice *d = priv;
+	struct vfc_kernel *k = d->kg->k;
+	size_t size = 0;
+	_cleanup_free_ struct vfio_irq_set *set = NULL;
+	int fd = kdev_fd(d);
+
+	if (fd < 0)
+		return fd;
+	if (flags & VFIO_IRQ_SET_DATA_BOOL)
+		size = count;
+	else if (flags & VFIO_IRQ_SET_DATA_EVENTFD)
+		size = (size_t)count * sizeof(int32_t);
+	set = calloc(1, sizeof(*set) + size);
+	if (!set)
+		return -ENOMEM;
+	*set = (struct vfio_irq_set){ .argsz = (uint32_t)(sizeof(*set) + size), .flags = flags,
+				      .index = index, .start = start, .count = count };
+	if (size)
+		memcpy(set->data, data, size);
+	if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
+		int32_t *fds = (int32_t *)set->data;
+
+		/* Slots the client could not give: let the kernel meet the same
+		 * error where it looks the fd up, so its errno order holds. */
+		for (unsigned int i = 0; i < count; i++)
+			if (vfc_irq_fd_error(fds[i]) == -EBADF)
+				fds[i] = INT32_MAX;		/* never open here */
+			else if (vfc_irq_fd_error(fds[i]))
+				fds[i] = k->not_eventfd;	/* open, not an eventfd */
+	}
+	return ioctl(fd, VFIO_DEVICE_SET_IRQS, set) < 0 ? -errno : 0;
+}
+
+static int kdev_reset(void *priv)
+{
+	struct vfc_kdevice *d = priv;
+	int fd = kdev_fd(d);
+
+	if (fd < 0)
+		return fd;
+	return ioctl(fd, VFIO_DEVICE_RESET) < 0 ? -errno : 0;
+}
+
+const struct vfc_device_ops vfc_kernel_device_ops = {
+	.open_device = kdev_open,
+	.close_device = kdev_close,
+	.get_info = kdev_get_info,
+	.get_region_info = kdev_get_region_info,
+	.region_rw = kdev_region_rw,
+	.get_irq_info = kdev_get_irq_info,
+	.set_irqs = kdev_set_irqs,
+	.reset = kdev_reset,
+	.match = vfc_device_match_pci,
+};

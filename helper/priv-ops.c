@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The privileged operations themselves (helper/priv-ops.h), as the helper
+ * and the daemon's direct table (priv-direct.c) run them. Everything about another process goes
+ * through one /proc/<pid> directory fd: procfs binds it to that process, so
+ * a reused pid cannot switch processes between the checks and the open.
+ * Files of other processes are only stat'ed, with AT_STATX_DONT_SYNC, so
+ * no filesystem server (FUSE) is ever asked: a client cannot stall us.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/vfio.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "priv-ops.h"
+#include "vfc-macro.h"
+
+int vfc_priv_do_open_container(void)
+{
+	int fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int vfc_priv_do_open_group(unsigned int group)
+{
+	char path[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/vfio/%u", group);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int vfc_priv_do_get_device_fd(int group_fd, const char *name)
+{
+	int fd;
+
+	if (group_fd < 0)
+		return -EBADF;
+	if (!name[0] || strnlen(name, VFC_PRIV_NAME_MAX) == VFC_PRIV_NAME_MAX)
+		return -EINVAL;
+	fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, name);	/* O_CLOEXEC */
+	return fd < 0 ? -errno : fd;
+}
+
+static int open_proc(pid_t pid)
+{
+	char path[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd >= 0 ? fd : errno == ENOENT ? -ESRCH : -errno;
+}
+
+/* 0 if the process of @proc holds a file of a char device of @major, or -EPERM. */
+static int check_client(int proc, unsigned int major)
+{
+	_cleanup_close_ int dir = -1;
+	char buf[4096];
+	ssize_t n;
+
+	if (!major)
+		return -EPERM;
+	dir = openat(proc, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while ((n = getdents64(dir, buf, sizeof(buf))) > 0)
+		for (ssize_t off = 0; off < n;) {
+			struct dirent64 *de = (struct dirent64 *)(buf + off);
+			struct statx stx;
+
+			off += de->d_reclen;
+			if (de->d_name[0] != '.' &&
+			    statx(dir, de->d_name, AT_STATX_DONT_SYNC, STATX_TYPE, &stx) == 0 &&
+			    S_ISCHR(stx.stx_mode) && stx.stx_rdev_major == major)
+				return 0;
+		}
+	return n < 0 ? -errno : -EPERM;
+}
+
+/* The /proc/<pid>/maps line of exactly [start, end): perms, device, inode. */
+struct vma_line {
+	char perms[5];
+	unsigned int dev_major, dev_minor;
+	uint64_t ino;
+};
+
+static int find_vma(int proc, uint64_t start, uint64_t end, struct vma_line *ret)
+{
+	_cleanup_close_ int fd = openat(proc, "maps", O_RDONLY | O_CLOEXEC);
+	char chunk[4096], line[128];	/* the fields we need come first */
+	size_t len = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		for (ssize_t i = 0; i < n; i++) {
+			uint64_t s, e;
+
+			if (chunk[i] != '\n') {
+				if (len < sizeof(line) - 1)
+					line[len++] = chunk[i];
+				continue;
+			}
+			line[len] = '\0';
+			len = 0;
+			if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %*x %x:%x %" SCNu64, &s, &e,
+				   ret->perms, &ret->dev_major, &ret->dev_minor, &ret->ino) == 6 &&
+			    s == start && e == end)
+				return 0;
+		}
+	return n < 0 ? -errno : -ENOENT;
+}
+
+int vfc_priv_do_open_map_file(unsigned int cuse_major, pid_t pid, uint64_t start, uint64_t end)
+{
+	_cleanup_close_ int proc = -1, path = -1;
+	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	struct vma_line vma;
+	struct statx stx;
+	char name[64];
+	int r;
+
+	if (pid <= 0)
+		return -ESRCH;
+	if (start >= end || start % page || end % page)
+		return -EINVAL;
+	proc = open_proc(pid);
+	if (proc < 0)
+		return proc;
+	r = check_client(proc, cuse_major);
+	r = r ?: find_vma(proc, start, end, &vma);
+	if (r < 0)
+		return r;
+	if (vma.perms[3] != 's')
+		return -EOPNOTSUPP;
+	/* Writable and shared: the client opened the file for writing, so
+	 * O_RDWR below gives the daemon no access the client lacked. */
+	if (vma.perms[1] != 'w')
+		return -EACCES;
+	/* O_PATH runs no driver's open: check what the file is first. The
+	 * kernel names entries "%lx-%lx". */
+	snprintf(name, sizeof(name), "map_files/%" PRIx64 "-%" PRIx64, start, end);
+	path = openat(proc, name, O_PATH | O_CLOEXEC);
+	if (path < 0)
+		return errno == ENOENT ? -EAGAIN : -errno;
+	if (statx(path, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO, &stx) < 0)
+		return -errno;
+	if (stx.stx_dev_major != vma.dev_major || stx.stx_dev_minor != vma.dev_minor ||
+	    stx.stx_ino != vma.ino)
+		return -EAGAIN;
+	if (!S_ISREG(stx.stx_mode))
+		return -EACCES;
+	snprintf(name, sizeof(name), "/proc/self/fd/%d", path);
+	r = open(name, O_RDWR | O_CLOEXEC);
+	return r < 0 ? -errno : r;
+}
+
+int vfc_priv_do_get_client_fd(unsigned int cuse_major, pid_t pid, pid_t tid, int fd)
+{
+	_cleanup_close_ int pidfd = -1, proc = -1;
+	char task[32];
+	int r;
+
+	if (pid <= 0 || tid <= 0)
+		return -ESRCH;
+	if (fd < 0)
+		return -EBADF;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return errno == EINVAL ? -ESRCH : -errno;	/* EINVAL: not a leader */
+	/* If /proc/<pid> is already another process, the pidfd's is gone and
+	 * pidfd_getfd fails. */
+	proc = open_proc(pid);
+	if (proc < 0)
+		return proc;
+	snprintf(task, sizeof(task), "task/%d", (int)tid);
+	if (faccessat(proc, task, F_OK, 0) < 0)
+		return -ESRCH;	/* the thread left, or the pid was reused */
+	r = check_client(proc, cuse_major);
+	if (r < 0)
+		return r;
+	r = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);	/* O_CLOEXEC */
+	return r < 0 ? -errno : r;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The privileged operations of include/vfc-priv.h, done in the calling
+ * process. Shared by the daemon's direct table (vfc_priv_direct()) and by
+ * vfio-cuse-helper. Each checks its own arguments, logs nothing, allocates
+ * nothing, and returns a new O_CLOEXEC fd owned by the caller, or -errno.
+ *
+ * "Client process": one that holds an open file of a character device of
+ * @cuse_major, the daemon's CUSE major (0 matches no process).
+ */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vfc-priv.h"
+
+#define VFC_PRIV_NAME_MAX 64	/* device names, NUL included */
+
+/** vfc_priv_do_open_container() - the kernel's /dev/vfio/vfio. Return: fd, -errno of open. */
+int vfc_priv_do_open_container(void);
+
+/** vfc_priv_do_open_group() - the kernel's /dev/vfio/@group. Return: fd, -errno of open. */
+int vfc_priv_do_open_group(unsigned int group);
+
+/**
+ * vfc_priv_do_get_device_fd() - VFIO_GROUP_GET_DEVICE_FD.
+ * @group_fd: a kernel group fd; borrowed.
+ * @name: the device's name, shorter than VFC_PRIV_NAME_MAX.
+ * Return: fd; -EINVAL (empty or too long name), -EBADF, or the ioctl's errno.
+ */
+int vfc_priv_do_get_device_fd(int group_fd, const char *name);
+
+/**
+ * vfc_priv_do_open_map_file() - O_RDWR on the file behind a client's shared
+ * mapping, through /proc/@pid/map_files/<start>-<end>.
+ * @cuse_major: the daemon's CUSE major.
+ * @pid: a client process.
+ * @start: @end: exactly one VMA of it, page-aligned.
+ *
+ * The VMA must be shared and writable ("rw?s" in /proc/@pid/maps) and its
+ * file a regular file; the file opened is checked to be that VMA's
+ * (device and inode), so a concurrent remap is caught.
+ * Return: fd; -EINVAL (range), -ESRCH (no such process), -EPERM (not a
+ * client), -ENOENT (no VMA is exactly [@start, @end)), -EOPNOTSUPP (a
+ * private mapping: use memfd or MAP_SHARED memory), -EACCES (not writable,
+ * or not a regular file), -EAGAIN (the mapping changed meanwhile), or the
+ * errno of /proc.
+ */
+int vfc_priv_do_open_map_file(unsigned int cuse_major, pid_t pid, uint64_t start, uint64_t end);
+
+/**
+ * vfc_priv_do_get_client_fd() - pidfd_getfd() of fd @fd of client process
+ * @pid, whose thread @tid made the request.
+ * Return: fd; -ESRCH (no such process, or @tid is not one of its threads),
+ * -EPERM (not a client, or no ptrace rights), -EBADF, or the errno of
+ * pidfd_open/pidfd_getfd.
+ */
+int vfc_priv_do_get_client_fd(unsigned int cuse_major, pid_t pid, pid_t tid, int fd);

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vfio-map-probe: maps DMA memory of a chosen kind through a VFIO
+ * container, for the kernel backend's tests in the VM.
+ *   vfio-map-probe DIR GROUP private   MAP_DMA of private anonymous memory:
+ *                                      prints the result and exits
+ *   vfio-map-probe DIR GROUP hold      MAP_DMA of 1 MiB of memfd memory,
+ *                                      prints "mapped", then sleeps until
+ *                                      killed (with its mappings live)
+ */
+
+#include <errno.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/vfio.h>
+
+#define SIZE (1u << 20)
+
+int main(int argc, char **argv)
+{
+	char path[256];
+	int c, g;
+	void *mem;
+
+	if (argc != 4)
+		return 2;
+	snprintf(path, sizeof(path), "%s/vfio", argv[1]);
+	c = open(path, O_RDWR);
+	snprintf(path, sizeof(path), "%s/%s", argv[1], argv[2]);
+	g = open(path, O_RDWR);
+	if (c < 0 || g < 0 || ioctl(g, VFIO_GROUP_SET_CONTAINER, &c) < 0 ||
+	    ioctl(c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0) {
+		printf("setup: %s\n", strerror(errno));
+		return 1;
+	}
+	if (!strcmp(argv[3], "private")) {
+		mem = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	} else {
+		int fd = memfd_create("dma", MFD_CLOEXEC);
+
+		if (fd < 0 || ftruncate(fd, SIZE) < 0)
+			return 1;
+		mem = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	}
+	if (mem == MAP_FAILED)
+		return 1;
+	memset(mem, 0x5a, SIZE);
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map), .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)mem, .iova = 0x100000, .size = SIZE,
+	};
+	if (ioctl(c, VFIO_IOMMU_MAP_DMA, &map) < 0) {
+		printf("map: %s errno=%d\n", strerrorname_np(errno), errno);
+		return strcmp(argv[3], "private") ? 1 : 0;
+	}
+	printf("map: ok\n");
+	if (!strcmp(argv[3], "hold")) {
+		printf("mapped\n");
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
+	return 0;
+}
