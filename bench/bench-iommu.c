@@ -5,6 +5,11 @@
  * bandwidth through the IOMMU into another process next to raw
  * process_vm_readv/writev of the same sizes. Prints one report; see
  * docs/performance.md. Usage: bench-iommu [seconds per measurement]
+ *
+ * bench-iommu --map-unmap LIVE random|order|local [PAIRS] runs only the
+ * map/unmap part with LIVE mappings: for the time budget (0.5 s), or for
+ * exactly PAIRS pairs, in run_pairs(), for
+ * valgrind --tool=callgrind --toggle-collect=run_pairs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -100,83 +105,143 @@ static int unmap(void *d, struct vfc_caller *caller, uint64_t iova, uint64_t siz
 
 enum pattern { RANDOM, SEQUENTIAL, LOCAL };
 
+/* One map/unmap run: an IOMMU, either the handler's or behind vfc-local. */
+struct pairs_ctx {
+	enum pattern pat;
+	unsigned int n;
+	struct vfc_caller caller;
+	struct vfc_core *core;
+	struct vfc_local *l;
+	int c;
+	void *d;
+};
+
 /*
  * n live 4 KiB mappings at even 8 KiB slots; then, at odd slots (random
  * or in order), map one more and unmap it. RANDOM and SEQUENTIAL call the
  * handler with the whole argument at once; LOCAL goes through the core and
  * the in-process transport (vfc-local.h), retry rounds and argument copies
- * included, as an ioctl does minus the CUSE round trip. Returns pairs per
- * second and the mean ns of one MAP_DMA or UNMAP_DMA.
+ * included, as an ioctl does minus the CUSE round trip.
  */
-static double bench_map_unmap(unsigned int n, enum pattern pat, double *ret_ns_per_op)
+static void pairs_setup(struct pairs_ctx *x, unsigned int n, enum pattern pat)
 {
 	const uint64_t base = 1ull << 32;
-	struct vfc_caller caller = { .pid = getpid() };
 	struct vfc_emu_iommu_config cfg;
-	struct vfc_core *core = NULL;
-	struct vfc_local *l = NULL;
-	unsigned long pairs = 0;
-	int c = -1;
-	void *d = NULL;
-	double t0, t;
 	int r;
 
+	*x = (struct pairs_ctx){ .pat = pat, .n = n, .caller = { .pid = getpid() }, .c = -1 };
 	vfc_emu_iommu_config_init(&cfg);
 	cfg.dma_entry_limit = n + 16;
 	if (pat == LOCAL) {
 		struct vfc_group *g;
 		int gfd;
 
-		if (vfc_core_new(&core) || vfc_core_add_iommu_driver(core, &vfc_emu_iommu_ops, &cfg) ||
-		    vfc_core_add_group(core, 1, NULL, &g) || vfc_local_new(core, &l))
+		if (vfc_core_new(&x->core) ||
+		    vfc_core_add_iommu_driver(x->core, &vfc_emu_iommu_ops, &cfg) ||
+		    vfc_core_add_group(x->core, 1, NULL, &g) || vfc_local_new(x->core, &x->l))
 			die("core", ENOMEM);
-		c = vfc_local_open_container(l);
-		gfd = vfc_local_open_group(l, 1);
-		if (c < 0 || gfd < 0 ||
-		    vfc_local_ioctl(l, gfd, VFIO_GROUP_SET_CONTAINER, (unsigned long)(uintptr_t)&c) ||
-		    vfc_local_ioctl(l, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		x->c = vfc_local_open_container(x->l);
+		gfd = vfc_local_open_group(x->l, 1);
+		if (x->c < 0 || gfd < 0 ||
+		    vfc_local_ioctl(x->l, gfd, VFIO_GROUP_SET_CONTAINER,
+				    (unsigned long)(uintptr_t)&x->c) ||
+		    vfc_local_ioctl(x->l, x->c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
 			die("container", EINVAL);
 	} else {
-		r = vfc_emu_iommu_ops.open(&cfg, VFIO_TYPE1v2_IOMMU, &d);
+		r = vfc_emu_iommu_ops.open(&cfg, VFIO_TYPE1v2_IOMMU, &x->d);
 		if (r)
 			die("open", r);
-		vfc_emu_iommu_ops.attach_group(d, NULL);
+		vfc_emu_iommu_ops.attach_group(x->d, NULL);
 	}
 	for (uint64_t i = 0; i < n; i++) {
-		r = pat == LOCAL ? local_map(l, c, base + i * 2 * PAGE, 0x10000000ull + i * PAGE)
-				 : map(d, &caller, base + i * 2 * PAGE, 0x10000000ull + i * PAGE, PAGE);
+		r = pat == LOCAL ? local_map(x->l, x->c, base + i * 2 * PAGE, 0x10000000ull + i * PAGE)
+				 : map(x->d, &x->caller, base + i * 2 * PAGE,
+				       0x10000000ull + i * PAGE, PAGE);
 		if (r)
 			die("populate", r);
 	}
+}
+
+/* @count map+unmap pairs, the @done-th pair first. Not inlined, so that
+ * callgrind can count it alone: --toggle-collect=run_pairs. */
+static __attribute__((noinline)) void run_pairs(struct pairs_ctx *x, unsigned long done,
+						 unsigned int count)
+{
+	const uint64_t base = 1ull << 32;
+	int r;
+
+	for (unsigned int k = 0; k < count; k++) {
+		uint64_t slot = x->pat == SEQUENTIAL ? (done + k) % x->n : rng() % x->n;
+		uint64_t iova = base + slot * 2 * PAGE + PAGE;
+
+		if (x->pat == LOCAL) {
+			r = local_map(x->l, x->c, iova, 0x10000000ull);
+			if (!r)
+				r = local_unmap(x->l, x->c, iova);
+		} else {
+			r = map(x->d, &x->caller, iova, 0x10000000ull, PAGE);
+			if (!r)
+				r = unmap(x->d, &x->caller, iova, PAGE);
+		}
+		if (r)
+			die("map/unmap", r);
+	}
+}
+
+static void pairs_teardown(struct pairs_ctx *x)
+{
+	if (x->pat == LOCAL) {
+		vfc_local_free(x->l);
+		vfc_core_free(x->core);
+	} else {
+		vfc_emu_iommu_ops.release(x->d);
+	}
+}
+
+/* Pairs for the time budget, or exactly @fixed pairs when it is not 0.
+ * Returns pairs per second and the mean ns of one MAP_DMA or UNMAP_DMA. */
+static double bench_map_unmap(unsigned int n, enum pattern pat, unsigned long fixed,
+			      double *ret_ns_per_op)
+{
+	struct pairs_ctx x;
+	unsigned long pairs = 0;
+	double t0, t;
+
+	pairs_setup(&x, n, pat);
 	t0 = now();
 	do {
-		for (int k = 0; k < 256; k++) {
-			uint64_t slot = pat == SEQUENTIAL ? (pairs + (uint64_t)k) % n : rng() % n;
-			uint64_t iova = base + slot * 2 * PAGE + PAGE;
+		unsigned int k = fixed && fixed - pairs < 256 ? (unsigned int)(fixed - pairs) : 256;
 
-			if (pat == LOCAL) {
-				r = local_map(l, c, iova, 0x10000000ull);
-				if (!r)
-					r = local_unmap(l, c, iova);
-			} else {
-				r = map(d, &caller, iova, 0x10000000ull, PAGE);
-				if (!r)
-					r = unmap(d, &caller, iova, PAGE);
-			}
-			if (r)
-				die("map/unmap", r);
-		}
-		pairs += 256;
+		run_pairs(&x, pairs, k);
+		pairs += k;
 		t = now() - t0;
-	} while (t < budget);
-	if (pat == LOCAL) {
-		vfc_local_free(l);
-		vfc_core_free(core);
-	} else {
-		vfc_emu_iommu_ops.release(d);
-	}
+	} while (fixed ? pairs < fixed : t < budget);
+	pairs_teardown(&x);
 	*ret_ns_per_op = t * 1e9 / (double)(pairs * 2);
 	return (double)pairs / t;
+}
+
+/* bench-iommu --map-unmap LIVE PATTERN [PAIRS]: one map/unmap run. */
+static int main_map_unmap(int argc, char **argv)
+{
+	static const char *const names[] = { "random", "order", "local" };
+	unsigned long live, pairs = 0;
+	int pat = -1;
+	double ns;
+
+	if (argc < 4 || argc > 5)
+		return 2;
+	live = strtoul(argv[2], NULL, 0);
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(argv[3], names[i]))
+			pat = i;
+	if (argc == 5)
+		pairs = strtoul(argv[4], NULL, 0);
+	if (live < 1 || live > 100000000 || pat < 0)
+		return 2;
+	bench_map_unmap((unsigned int)live, (enum pattern)pat, pairs, &ns);
+	printf("%lu live, %s: %.0f ns per ioctl\n", live, names[pat], ns);
+	return 0;
 }
 
 struct peer {
@@ -303,6 +368,14 @@ int main(int argc, char **argv)
 	struct peer p;
 	void *d, *d4k;
 
+	if (argc > 1 && !strcmp(argv[1], "--map-unmap")) {
+		if (main_map_unmap(argc, argv) == 2) {
+			fprintf(stderr, "usage: bench-iommu [seconds]\n"
+					"       bench-iommu --map-unmap LIVE random|order|local [PAIRS]\n");
+			return 2;
+		}
+		return 0;
+	}
 	if (argc > 1)
 		budget = atof(argv[1]) > 0 ? atof(argv[1]) : budget;
 	print_machine();
@@ -315,7 +388,7 @@ int main(int argc, char **argv)
 		for (int pat = RANDOM; pat <= LOCAL; pat++) {
 			double ns;
 
-			bench_map_unmap(sizes[i], pat, &ns);
+			bench_map_unmap(sizes[i], pat, 0, &ns);
 			if (!i)
 				base_ns[pat] = ns;
 			printf(" %11.0f (%5.2fx)", ns, ns / base_ns[pat]);
