@@ -3,11 +3,12 @@
 # with emulated edu devices, then the end-to-end tests against it.
 # Usage: guest-daemon.sh BUILD_DIR RESULTS_DIR SOURCE_DIR [TEST...]
 # Tests: flow compare perms death qemu taken bench, then the kernel backend's:
-# kflow kcompare kprivate kdeath (default: all).
+# kflow kcompare kprivate kdeath, and unprivileged daemons: user kuser
+# (default: all).
 set -u
 B=$1 R=$2 S=$3
 shift 3
-TESTS=${*:-flow compare perms death qemu taken bench kflow kcompare kprivate kdeath}
+TESTS=${*:-flow compare perms death qemu taken bench kflow kcompare kprivate kdeath user kuser}
 CUSED=$B/cuse/vfio-cused
 RUN=$B/client/vfio-cuse-run
 CLIENT=$B/tests/vm/client/vfio-e2e-client
@@ -249,6 +250,84 @@ test_kdeath() {
 		bad "kernel backend: the next client fails"
 		grep FAIL "$R/kdeath-next.txt" | head -5
 	fi
+}
+
+# A daemon that drops to "nobody" once started, its privileged helper
+# doing the rest. The emulated backend's DMA then reaches only clients of
+# the same user (process_vm_readv without ptrace rights; docs/security.md).
+run_user_daemon() { # PREFIX LOG DEVICE-ARGS...
+	p=$1 log=$2 UDAEMON_LOG=$2
+	shift 2
+	"$CUSED" --prefix "$p" --rundir "/tmp/run-$p" --user nobody \
+		--helper "$B/helper/vfio-cuse-helper" "$@" 2>"$R/$log" &
+	UDAEMON=$!
+}
+
+wait_node() { # PATH
+	i=0
+	while [ ! -c "$1" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	[ -c "$1" ]
+}
+
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"; }
+
+check_user_daemon() { # NAME
+	# Nodes exist before the drop: wait for the daemon to say it is done.
+	i=0
+	while ! grep -q "running as user" "$R/$UDAEMON_LOG" && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	uid=$(awk '/^Uid:/ { print $2 }' /proc/$UDAEMON/status)
+	caps=$(awk '/^CapEff:/ { print $2 }' /proc/$UDAEMON/status)
+	if [ "$uid" = "$(id -u nobody)" ] && [ "$caps" = 0000000000000000 ]; then
+		ok "$1: the daemon runs as uid $uid with no capabilities"
+	else
+		bad "$1: the daemon runs as uid '$uid' with CapEff $caps"
+	fi
+}
+
+test_user() {
+	run_user_daemon vfio-u user-daemon.log --device 0000:06:0d.0,group=26,model=edu \
+		--group 26,owner=nobody
+	if ! wait_node /dev/vfio-u/26; then
+		bad "unprivileged daemon did not come up"
+		cat "$R/user-daemon.log"
+		return
+	fi
+	check_user_daemon "--user"
+	if as_nobody "$RUN" --dev-prefix vfio-u --sysfs-view -- "$CLIENT" --group 26 \
+		--device 0000:06:0d.0 --no-mmap >"$R/user.txt" 2>"$R/user.err"; then
+		ok "--user: the full flow, fds fetched by the helper"
+	else
+		bad "--user: the full flow"
+		grep FAIL "$R/user.txt" | head -5
+		tail -3 "$R/user.err"
+	fi
+	kill $UDAEMON
+	wait $UDAEMON
+}
+
+test_kuser() {
+	[ -n "${KDAEMON:-}" ] && { kill $KDAEMON; wait $KDAEMON; KDAEMON=; }
+	run_user_daemon vfio-ku kuser-daemon.log --device "$VFIO_CUSE_EDU_BDF,backend=kernel" \
+		--group "$KGROUP,owner=nobody"
+	if ! wait_node "/dev/vfio-ku/$KGROUP"; then
+		bad "unprivileged kernel-backend daemon did not come up"
+		cat "$R/kuser-daemon.log"
+		return
+	fi
+	check_user_daemon "--user, kernel backend"
+	if as_nobody "$RUN" --dev-prefix vfio-ku -- "$CLIENT" --group "$KGROUP" \
+		--device "$VFIO_CUSE_EDU_BDF" --no-mmap >"$R/kuser.txt" 2>"$R/kuser.err"; then
+		ok "--user, kernel backend: the full flow on the real edu through the helper"
+	else
+		bad "--user, kernel backend: the full flow"
+		grep FAIL "$R/kuser.txt" | head -5
+		grep '^<[0-3]>' "$R/kuser-daemon.log" | head -5
+	fi
+	kill $UDAEMON
+	wait $UDAEMON
 }
 
 id -u $USER_OK >/dev/null 2>&1 || true
