@@ -348,23 +348,30 @@ static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *
 	}
 }
 
-/* read/write without the library: at a position kept per open file. */
-static void op_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+/*
+ * read/write without the library: at a position kept per open file, in
+ * xfer_buf. Return: bytes done, or -errno (EINVAL before a device is bound).
+ */
+static ssize_t file_rw_at_pos(struct vfc_file *f, size_t size, bool write)
 {
-	struct vfc_file *f = (struct vfc_file *)(uintptr_t)fi->fh;
 	struct vfc_device_file *df = file_device(f);
 	ssize_t n;
 
-	if (!df) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
-	size = VFC_MIN(size, sizeof(xfer_buf));
+	if (!df)
+		return -EINVAL;
 	pthread_mutex_lock(&f->lock);
-	n = vfc_device_file_rw(df, f->pos, xfer_buf, size, false);
+	n = vfc_device_file_rw(df, f->pos, xfer_buf, size, write);
 	if (n > 0)
 		f->pos += (uint64_t)n;
 	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+static void op_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	ssize_t n = file_rw_at_pos((struct vfc_file *)(uintptr_t)fi->fh,
+				   VFC_MIN(size, sizeof(xfer_buf)), false);
+
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -374,21 +381,11 @@ static void op_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_inf
 static void op_write(fuse_req_t req, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	struct vfc_file *f = (struct vfc_file *)(uintptr_t)fi->fh;
-	struct vfc_device_file *df = file_device(f);
 	ssize_t n;
 
-	if (!df) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
 	size = VFC_MIN(size, sizeof(xfer_buf));
 	memcpy(xfer_buf, buf, size);
-	pthread_mutex_lock(&f->lock);
-	n = vfc_device_file_rw(df, f->pos, xfer_buf, size, true);
-	if (n > 0)
-		f->pos += (uint64_t)n;
-	pthread_mutex_unlock(&f->lock);
+	n = file_rw_at_pos((struct vfc_file *)(uintptr_t)fi->fh, size, true);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
