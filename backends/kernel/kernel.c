@@ -151,6 +151,20 @@ static bool kernel_group_viable(int fd)
 
 void vfc_kernel_group_refresh(struct vfc_kgroup *kg)
 {
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+
+	/* Its last device leaving vfio-pci deletes the kernel's group: our
+	 * fd then answers ENODEV. Once a device is back on vfio-pci there is a
+	 * new group under the same number: take it. */
+	if (ioctl(kg->fd, VFIO_GROUP_GET_STATUS, &st) < 0 && errno == ENODEV) {
+		int fd = kg->k->priv->ops->open_group(kg->k->priv, kg->id);
+
+		if (fd >= 0) {
+			close(kg->fd);
+			kg->fd = fd;
+			vfc_notice("group %u: the kernel's group was re-created: reopened", kg->id);
+		}
+	}
 	vfc_group_set_viable(kg->group, kernel_group_viable(kg->fd));
 }
 

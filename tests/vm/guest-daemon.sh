@@ -3,12 +3,12 @@
 # with emulated edu devices, then the end-to-end tests against it.
 # Usage: guest-daemon.sh BUILD_DIR RESULTS_DIR SOURCE_DIR [TEST...]
 # Tests: flow compare perms death qemu taken bench, then the kernel backend's:
-# kflow kcompare kprivate kdeath, and unprivileged daemons: user kuser
+# kflow kcompare kprivate kdeath kviable, and unprivileged daemons: user kuser
 # (default: all).
 set -u
 B=$1 R=$2 S=$3
 shift 3
-TESTS=${*:-flow compare perms death qemu taken bench kflow kcompare kprivate kdeath user kuser}
+TESTS=${*:-flow compare perms death qemu taken bench kflow kcompare kprivate kdeath kviable user kuser}
 CUSED=$B/cuse/vfio-cused
 RUN=$B/client/vfio-cuse-run
 CLIENT=$B/tests/vm/client/vfio-e2e-client
@@ -34,7 +34,10 @@ start_daemon() {
 		2>"$R/daemon.log" &
 	DAEMON=$!
 	i=0
-	while [ ! -c /dev/$PREFIX/27 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	while ! grep -q "vfio-cused: serving" "$R/daemon.log" && [ $i -lt 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
 	[ -c /dev/$PREFIX/27 ] || { bad "daemon did not come up"; cat "$R/daemon.log"; exit 1; }
 }
 
@@ -173,7 +176,11 @@ start_kernel_daemon() {
 		--device "$VFIO_CUSE_EDU_BDF,backend=kernel" 2>"$R/kdaemon.log" &
 	KDAEMON=$!
 	i=0
-	while [ ! -c /dev/$KPREFIX/$KGROUP ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	# Nodes come first, backends after: wait until it says it serves.
+	while ! grep -q "vfio-cused: serving" "$R/kdaemon.log" && [ $i -lt 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
 	[ -c /dev/$KPREFIX/$KGROUP ] || { bad "kernel-backend daemon did not come up"; cat "$R/kdaemon.log"; return 1; }
 }
 
@@ -249,6 +256,38 @@ test_kdeath() {
 	else
 		bad "kernel backend: the next client fails"
 		grep FAIL "$R/kdeath-next.txt" | head -5
+	fi
+}
+
+# Viability follows the kernel: edu bound to pci-stub makes its group not
+# viable (SET_CONTAINER: EPERM, and a loud log line); back on vfio-pci, it
+# serves again.
+rebind() { # DRIVER
+	d=/sys/bus/pci/devices/$VFIO_CUSE_EDU_BDF
+	[ -e "$d/driver" ] && echo "$VFIO_CUSE_EDU_BDF" >"$d/driver/unbind"
+	echo "$1" >"$d/driver_override"
+	echo "$VFIO_CUSE_EDU_BDF" >/sys/bus/pci/drivers_probe
+}
+
+test_kviable() {
+	start_kernel_daemon || return
+	rebind pci-stub
+	i=0
+	while ! grep -q "NOT viable" "$R/kdaemon.log" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	out=$("$B/tests/vm/client/vfio-map-probe" /dev/$KPREFIX "$KGROUP" private 2>&1)
+	if [ "$out" = "setup: Operation not permitted" ] && grep -q "NOT viable" "$R/kdaemon.log"; then
+		ok "kernel backend: edu bound to pci-stub: group not viable, SET_CONTAINER EPERM"
+	else
+		bad "kernel backend: edu bound to pci-stub: '$out'"
+		grep '^<[0-5]>' "$R/kdaemon.log" | tail -3
+	fi
+	rebind vfio-pci
+	sleep 0.3
+	if run_kclient kviable-after --no-mmap; then
+		ok "kernel backend: back on vfio-pci, the group serves again"
+	else
+		bad "kernel backend: back on vfio-pci"
+		grep FAIL "$R/kviable-after.txt" | head -3
 	fi
 }
 

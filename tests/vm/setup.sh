@@ -36,6 +36,7 @@ MODULES=(
 	netfs fscache 9pnet 9p 9pnet_virtio
 	fuse cuse
 	vfio vfio_iommu_type1 irqbypass vfio_virqfd vfio-pci-core vfio-pci
+	pci-stub
 )
 
 log() { if [[ $QUIET == 0 ]]; then echo "vm: $*" >&2; fi; }
