@@ -63,6 +63,15 @@ test_flow() {
 			grep FAIL "$R/flow-$order.txt" | head -5
 		fi
 	done
+	# Without the client library: a clear errno, and one line saying what to do.
+	"$CLIENT" --vfio-dir /dev/$PREFIX --group 26 --device 0000:06:0d.0 --no-mmap \
+		>"$R/nolib.txt" 2>&1
+	if grep -q "^device.get_fd: name=BDF rc=-1 errno=EOPNOTSUPP" "$R/nolib.txt" &&
+		grep -q "needs the client library: run the client under vfio-cuse-run" "$R/daemon.log"; then
+		ok "without the library: GET_DEVICE_FD gives EOPNOTSUPP and the daemon says why"
+	else
+		bad "without the library: $(grep '^device.get_fd' "$R/nolib.txt" | head -1)"
+	fi
 	# The sysfs view: the group is found the way clients find it.
 	g=$("$RUN" --dev-prefix $PREFIX --sysfs-view -- \
 		readlink /sys/bus/pci/devices/0000:06:0d.0/iommu_group)
