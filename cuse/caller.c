@@ -107,21 +107,6 @@ static const struct vfc_caller_ops cuse_caller_ops = {
 	.install_device = caller_install_device,
 };
 
-int vfc_cuse_caller_init(struct vfc_cuse_caller *c, struct vfc_daemon *d, fuse_req_t req)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	pid_t tgid;
-
-	*c = (struct vfc_cuse_caller){
-		.base = { .ops = &cuse_caller_ops, .uid = ctx->uid, .gid = ctx->gid },
-		.daemon = d,
-		.tid = ctx->pid,
-	};
-	tgid = vfc_tgid_of(ctx->pid);
-	c->base.pid = tgid > 0 ? tgid : 0;
-	return tgid > 0 ? 0 : -ESRCH;
-}
-
 void vfc_cuse_caller_init_anonymous(struct vfc_cuse_caller *c, struct vfc_daemon *d,
 				    fuse_req_t req)
 {
@@ -132,6 +117,16 @@ void vfc_cuse_caller_init_anonymous(struct vfc_cuse_caller *c, struct vfc_daemon
 		.daemon = d,
 		.tid = ctx->pid,
 	};
+}
+
+int vfc_cuse_caller_init(struct vfc_cuse_caller *c, struct vfc_daemon *d, fuse_req_t req)
+{
+	pid_t tgid;
+
+	vfc_cuse_caller_init_anonymous(c, d, req);
+	tgid = vfc_tgid_of(c->tid);
+	c->base.pid = tgid > 0 ? tgid : 0;
+	return tgid > 0 ? 0 : -ESRCH;
 }
 
 void vfc_cuse_caller_fini(struct vfc_cuse_caller *c)

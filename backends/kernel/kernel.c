@@ -164,8 +164,10 @@ void vfc_kernel_group_refresh(struct vfc_kgroup *kg)
 			kg->fd = fd;
 			vfc_notice("group %u: the kernel's group was re-created: reopened", kg->id);
 		}
+		vfc_group_set_viable(kg->group, kernel_group_viable(kg->fd));
+		return;
 	}
-	vfc_group_set_viable(kg->group, kernel_group_viable(kg->fd));
+	vfc_group_set_viable(kg->group, st.flags & VFIO_GROUP_FLAGS_VIABLE);
 }
 
 static int group_get(struct vfc_kernel *k, unsigned int id, struct vfc_kgroup **ret)
