@@ -198,6 +198,11 @@ static void test_intx_mask_and_disable(void **state)
 
 	/* A bad eventfd leaves the current one in place. */
 	assert_int_equal(vfc_t_set_fd(pci, INTX, TRIG, 0, 999), -EBADF);
+	/* So do the core's markers of client fds that did not resolve: they
+	 * are errors, not the negative fd that de-assigns. */
+	assert_int_equal(vfc_t_set_fd(pci, INTX, TRIG, 0, VFC_IRQ_FD_ERROR(EINVAL)), -EINVAL);
+	assert_int_equal(vfc_t_set_fd(pci, INTX, TRIG, 0, VFC_IRQ_FD_ERROR(EBADF)), -EBADF);
+	assert_int_equal(vfc_t_set_fd(pci, INTX, UNMASK, 0, VFC_IRQ_FD_ERROR(EINVAL)), -EINVAL);
 	assert_int_equal(vfc_t_set_irqs(pci, NONE | TRIG, INTX, 0, 1, NULL), 0);
 	assert_int_equal(vfc_t_efd_take(fd), 1);
 
@@ -445,6 +450,9 @@ static void test_msi(void **state)
 	fds[1] = 999; /* not open (a just-closed number would be reused by the dup) */
 	assert_int_equal(fcntl(999, F_GETFD), -1);
 	assert_int_equal(vfc_t_set_irqs(pci, EVFD | TRIG, MSI, 0, 2, fds), -EBADF);
+	assert_int_equal(vfc_t_set_irqs(pci, NONE | TRIG, MSI, 0, 0, NULL), -EINVAL);
+	fds[1] = VFC_IRQ_FD_ERROR(EINVAL);	/* not an eventfd, in the caller */
+	assert_int_equal(vfc_t_set_irqs(pci, EVFD | TRIG, MSI, 0, 2, fds), -EINVAL);
 	assert_int_equal(vfc_t_set_irqs(pci, NONE | TRIG, MSI, 0, 0, NULL), -EINVAL);
 	for (int i = 0; i < 3; i++)
 		close(v[i]);

@@ -49,6 +49,16 @@ void vfc_emu_pci_signal(int fd)
 }
 
 /*
+ * A negative fd de-assigns, as in the kernel; but not the core's markers
+ * of client fds that failed to resolve (VFC_IRQ_FD_ERROR): those fail
+ * where the kernel looks the fd up.
+ */
+static bool deassign(int32_t fd)
+{
+	return fd < 0 && !vfc_irq_fd_error(fd);
+}
+
+/*
  * eventfd_ctx_fdget(): a new O_CLOEXEC duplicate of @fd, -EBADF when it is
  * not open, -EINVAL when it is not an eventfd.
  */
@@ -58,6 +68,8 @@ static int eventfd_get(int fd)
 	ssize_t n;
 	int dup;
 
+	if (vfc_irq_fd_error(fd))
+		return vfc_irq_fd_error(fd);	/* the transport could not get it */
 	if (fd < 0)
 		return -EBADF;
 	dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -273,7 +285,7 @@ static int intx_set_unmask(struct vfc_emu_pci *pci, unsigned int start, unsigned
 		return 0;
 	}
 	memcpy(&fd, data, sizeof(fd));
-	if (fd < 0) {
+	if (deassign(fd)) {
 		unmask_fd_put(pci);
 		return 0;
 	}
@@ -312,7 +324,7 @@ static int intx_set_trigger(struct vfc_emu_pci *pci, unsigned int start, unsigne
 
 		/* The new eventfd is checked before the old one goes. */
 		memcpy(&fd, data, sizeof(fd));
-		if (fd >= 0) {
+		if (!deassign(fd)) {
 			trigger = eventfd_get(fd);
 			if (trigger < 0)
 				return trigger;
@@ -490,7 +502,7 @@ static int msi_set_vector_signal(struct vfc_emu_pci *pci, unsigned int v, int fd
 		if (!msix)
 			msi_host_masks(pci);
 	}
-	if (fd < 0)
+	if (deassign(fd))
 		return 0;
 	if (!had && v >= pci->num_ctx && !(msix && pci->msix_dyn))
 		return -EINVAL; /* pci_irq_vector(): no such vector allocated */
@@ -644,7 +656,7 @@ static int set_trigger_single(int *trigger, unsigned int count, uint32_t flags, 
 		memcpy(&fd, data, sizeof(fd));
 		if (fd == -1) {
 			fd_put(trigger);
-		} else if (fd >= 0) {
+		} else if (fd >= 0 || vfc_irq_fd_error(fd)) {
 			int r = eventfd_get(fd);
 
 			if (r < 0)
