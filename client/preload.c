@@ -4,11 +4,12 @@
  * vfio-cused's device fds apart from all others, and the one ioctl the
  * library changes: VFIO_GROUP_GET_DEVICE_FD.
  *
- * CUSE cannot install a new fd in its caller, so before the real
- * GET_DEVICE_FD we open vfio-cused's device node, ARM that file with its
- * own fd number, and let the daemon bind the device to it and return that
- * number (include/vfc-cuse-proto.h). A group that is not the daemon's (the
- * kernel's own VFIO) returns a fresh fd of its own; we then close ours.
+ * CUSE cannot install a new fd in its caller, so for a group fd of
+ * vfio-cused (a character device of its nodes' major) we open its device
+ * node and issue VFC_CUSE_DEVICE_OPEN on that new file, naming the group
+ * fd and the name: the daemon binds the device to that very file
+ * (include/vfc-cuse-proto.h). Any other group fd (the kernel's own VFIO)
+ * gets the real GET_DEVICE_FD, untouched.
  *
  * The library keeps no state but caches: the resolved function table and
  * the node's st_rdev. So dup, fork and exec of a child that is preloaded
@@ -258,7 +259,8 @@ static void debug_report(int gfd, const char *name, bool name_ok, const char *wh
 }
 
 /*
- * GET_DEVICE_FD: open, ARM, then the real ioctl from this same thread.
+ * GET_DEVICE_FD: for one of vfio-cused's groups, open its device node and
+ * DEVICE_OPEN there; for any other fd, the real ioctl.
  * On return errno is the failing step's, or the caller's own on success.
  */
 static int get_device_fd(int gfd, unsigned long req, void *arg)
@@ -267,54 +269,50 @@ static int get_device_fd(int gfd, unsigned long req, void *arg)
 	const char *node = vfc_preload_node();
 	const char *debug = getenv("VFIO_CUSE_DEBUG");
 	bool dbg = debug && *debug;
+	struct vfc_cuse_device_open op;
 	int saved = errno, devfd, ret, err;
 
 	if (!r->ioctl) {
 		errno = ENOSYS;
 		return -1;
 	}
-
-	devfd = open(node, O_RDWR | O_CLOEXEC);
-	if (devfd < 0) {
-		err = errno;
-		if (err != ENOENT && err != ENOTDIR) {
-			if (dbg)
-				debug_report(gfd, arg, false, "cannot open ", node, -1, err);
-			errno = err;
-			return -1;
-		}
-		/* No vfio-cused here: the group can only be the kernel's. */
+	if (!vfc_preload_is_ours(gfd)) {
 		errno = saved;
 		ret = r->ioctl(gfd, req, arg);
 		err = errno;
 		if (dbg)
 			debug_report(gfd, arg, ret >= 0 || err != EFAULT,
-				     "passed on, there is no ", node, ret, err);
+				     "not a group of vfio-cused, passed on; node ", node, ret, err);
 		errno = err;
 		return ret;
 	}
 
-	if (r->ioctl(devfd, VFC_CUSE_DEVICE_ARM, (unsigned long)devfd) < 0) {
+	devfd = open(node, O_RDWR | O_CLOEXEC);
+	if (devfd < 0) {
 		err = errno;
-		close(devfd);
 		if (dbg)
-			debug_report(gfd, arg, false, "cannot arm ", node, -1, err);
+			debug_report(gfd, arg, false, "cannot open ", node, -1, err);
 		errno = err;
 		return -1;
 	}
-
-	errno = saved;
-	ret = r->ioctl(gfd, req, arg);
+	op = (struct vfc_cuse_device_open){
+		.group_fd = gfd, .device_fd = devfd, .name = (uint64_t)(uintptr_t)arg,
+	};
+	ret = r->ioctl(devfd, VFC_CUSE_DEVICE_OPEN, &op);
 	err = errno;
-	/* Another fd means a kernel group created its own device fd. */
-	if (ret != devfd)
+	if (ret >= 0 && ret != devfd) {
+		/* Only a daemon that does not speak this protocol answers so;
+		 * the number is not ours to close. */
+		ret = -1;
+		err = EPROTO;
+	}
+	if (ret < 0)
 		close(devfd);
 	if (dbg)
-		debug_report(gfd, arg, ret >= 0 || err != EFAULT,
-			     ret == devfd ? "vfio-cused device through " :
-			     ret >= 0 ? "kernel device, not through " : "armed ",
+		debug_report(gfd, arg, ret >= 0 || err != EFAULT, ret >= 0 ?
+			     "vfio-cused device through " : "vfio-cused group, through ",
 			     node, ret, err);
-	errno = err;
+	errno = ret >= 0 ? saved : err;
 	return ret;
 }
 

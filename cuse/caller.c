@@ -6,16 +6,26 @@
  * leader, so the tgid is read from /proc first. Fds are fetched with the
  * privileged get_client_fd (include/vfc-priv.h): pidfd_getfd(), which
  * needs ptrace rights over the caller, done by the daemon itself, or by
- * vfio-cuse-helper once the daemon runs unprivileged. A fetched duplicate
- * of one of our own CUSE files is identified with VFC_CUSE_IDENTIFY
- * (served by another thread: no lock may be held here) and closed at
- * once, so its release is never delayed.
+ * vfio-cuse-helper once the daemon runs unprivileged. It returns only files
+ * of our own nodes and eventfds, judged without asking any filesystem; it
+ * closes anything else off our threads, since a FUSE file's close can
+ * block forever. A fetched duplicate of one of our own CUSE files is
+ * identified by its rdev, and a container with VFC_CUSE_IDENTIFY (served
+ * by another thread: no lock may be held here), and closed at once, so its
+ * release is never delayed.
+ *
+ * A thread id stands for its process only while its request is in
+ * flight: once a FUSE request has been read, its caller waits for the
+ * answer and cannot exit, even when killed (fs/fuse/dev.c,
+ * request_wait_answer), so its tid cannot be reused meanwhile. Nothing
+ * here keeps a tid beyond the request that carried it.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -53,10 +63,29 @@ static int caller_fetch(struct vfc_cuse_caller *c, int fd)
 	if (fd < 0)
 		return -EBADF;
 	r = priv->ops->get_client_fd(priv, c->base.pid, c->tid, fd);
+	if (r == -EMFILE)
+		vfc_warn("caller %d (uid %u): fd %d: refused: too many of this uid's files are "
+			 "still being closed (a filesystem that does not answer?)", c->base.pid,
+			 c->base.uid, fd);
 	if (r == -EPERM)
 		vfc_err("caller %d: fetching its fd %d was refused: it holds no file of our "
 			"nodes, or the privileged side lacks CAP_SYS_PTRACE", c->base.pid, fd);
 	return r;
+}
+
+/*
+ * statx of a fetched fd, asking no filesystem server. get_client_fd only
+ * ever returns files of our nodes and eventfds, but the rdev decides.
+ */
+static int fd_rdev(int fd, dev_t *ret)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx) < 0 ||
+	    !S_ISCHR(stx.stx_mode))
+		return -EBADFD;
+	*ret = makedev(stx.stx_rdev_major, stx.stx_rdev_minor);
+	return 0;
 }
 
 static int caller_get_container(struct vfc_caller *base, int fd, struct vfc_container **ret)
@@ -64,14 +93,17 @@ static int caller_get_container(struct vfc_caller *base, int fd, struct vfc_cont
 	struct vfc_cuse_caller *c = (struct vfc_cuse_caller *)base;
 	struct vfc_cuse_identity id = { 0 };
 	struct vfc_container *container;
-	struct stat st;
+	dev_t rdev;
 	int local, r;
 
 	local = caller_fetch(c, fd);
+	if (local == -EBADFD)
+		vfc_info("caller %d: fd %d is neither one of our files nor an eventfd",
+			 c->base.pid, fd);
 	if (local < 0)
-		return local == -EBADF ? -EBADF : local;
-	if (fstat(local, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != c->daemon->container_dev) {
-		close(local);
+		return local == -EBADF ? -EBADF : -EBADFD;
+	if (fd_rdev(local, &rdev) < 0 || rdev != c->daemon->container_dev) {
+		close(local);	/* ours or an eventfd: this close cannot block */
 		return -EBADFD;
 	}
 	r = ioctl(local, VFC_CUSE_IDENTIFY, &id);
@@ -89,21 +121,73 @@ static int caller_get_container(struct vfc_caller *base, int fd, struct vfc_cont
 	return 0;
 }
 
-static int caller_get_fd(struct vfc_caller *base, int fd)
+static int caller_get_eventfd(struct vfc_caller *base, int fd)
 {
-	return caller_fetch((struct vfc_cuse_caller *)base, fd);
+	struct vfc_cuse_caller *c = (struct vfc_cuse_caller *)base;
+	dev_t rdev;
+	int local = caller_fetch(c, fd);
+
+	if (local == -EBADFD)
+		return -EINVAL;	/* the privileged side closes it, off this thread */
+	if (local < 0)
+		return local == -EMFILE ? -EMFILE : -EBADF;
+	if (fd_rdev(local, &rdev) == 0) {
+		close(local);	/* one of our files: its close cannot block */
+		return -EINVAL;
+	}
+	return local;	/* an eventfd: the only other kind get_client_fd returns */
+}
+
+int vfc_cuse_caller_get_group(struct vfc_cuse_caller *c, int fd, struct vfc_file **ret_file,
+			      int *ret_dup)
+{
+	struct vfc_daemon *d = c->daemon;
+	struct vfc_file *file = NULL;
+	dev_t rdev;
+	int local;
+
+	local = caller_fetch(c, fd);
+	if (local == -EBADFD)
+		return -ENOTTY;
+	if (local < 0)
+		return local;
+	if (fd_rdev(local, &rdev) < 0) {
+		close(local);	/* an eventfd */
+		return -ENOTTY;
+	}
+	/* Our duplicate keeps the file open: it is the group's one open file. */
+	pthread_mutex_lock(&d->files_lock);
+	for (unsigned int i = 0; i < d->n_nodes; i++)
+		if (d->nodes[i].kind == VFC_NODE_GROUP && d->nodes[i].dev == rdev)
+			file = d->nodes[i].open_file;
+	pthread_mutex_unlock(&d->files_lock);
+	if (!file) {
+		close(local);
+		return -ENOTTY;
+	}
+	*ret_file = file;
+	*ret_dup = local;
+	return 0;
 }
 
 static int caller_install_device(struct vfc_caller *base, struct vfc_device_file *df)
 {
 	struct vfc_cuse_caller *c = (struct vfc_cuse_caller *)base;
+	int r;
 
-	return vfc_armed_bind(c->daemon, c->tid, df);
+	if (!c->bind) {
+		vfc_notice("caller %d (thread %d): GET_DEVICE_FD needs the client library: run "
+			   "the client under vfio-cuse-run (LD_PRELOAD=libvfio-cuse-preload.so)",
+			   c->base.pid, c->tid);
+		return -EOPNOTSUPP;
+	}
+	r = vfc_file_bind(c->bind, df);
+	return r < 0 ? r : c->bind_fd;	/* on success the ref moved to the file */
 }
 
 static const struct vfc_caller_ops cuse_caller_ops = {
 	.get_container = caller_get_container,
-	.get_fd = caller_get_fd,
+	.get_eventfd = caller_get_eventfd,
 	.install_device = caller_install_device,
 };
 

@@ -79,6 +79,9 @@ struct vfc_node {
 	char devname[128];		/* "vfio/26" */
 	struct fuse_session *se;
 	dev_t dev;			/* confirmed through /sys/class/cuse */
+	/* VFC_NODE_GROUP: the one open file of the group (the core lets a
+	 * group be open once at a time), under daemon->files_lock */
+	struct vfc_file *open_file;
 	bool init_done;
 	bool gone;
 };
@@ -93,9 +96,7 @@ struct vfc_daemon {
 	unsigned int n_nodes;
 	unsigned int major;
 	dev_t container_dev, device_dev;
-	/* device-node files armed for GET_DEVICE_FD, by caller thread */
-	pthread_mutex_t armed_lock;
-	struct vfc_file *armed;
+	pthread_mutex_t files_lock;	/* vfc_node.open_file */
 	/* worker pool */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -112,10 +113,6 @@ struct vfc_file {
 	struct vfc_container *container;	/* container node */
 	struct vfc_group_file *group;		/* group node */
 	struct vfc_device_file *device;		/* device node, once bound */
-	bool armed;				/* device node, waiting */
-	pid_t armed_tid;
-	int32_t armed_fd;
-	struct vfc_file *armed_next;
 	uint64_t pos;				/* read/write position */
 };
 
@@ -131,6 +128,10 @@ struct vfc_cuse_caller {
 	struct vfc_caller base;
 	struct vfc_daemon *daemon;
 	pid_t tid;
+	/* VFC_CUSE_DEVICE_OPEN: the device file the request came on, which
+	 * install_device binds, and the caller's number of it */
+	struct vfc_file *bind;
+	int32_t bind_fd;
 };
 
 /**
@@ -147,8 +148,21 @@ void vfc_cuse_caller_init_anonymous(struct vfc_cuse_caller *c, struct vfc_daemon
 void vfc_cuse_caller_fini(struct vfc_cuse_caller *c);
 /** vfc_tgid_of() - the thread group of thread @tid. Return: tgid or -errno. */
 pid_t vfc_tgid_of(pid_t tid);
-/** vfc_armed_bind() - the install_device half of the ARM protocol. */
-int vfc_armed_bind(struct vfc_daemon *d, pid_t tid, struct vfc_device_file *df);
+/**
+ * vfc_cuse_caller_get_group() - the group file behind the caller's fd @fd.
+ * @c: a caller with its pid.
+ * @fd: the caller's fd number.
+ * @ret_file: the group's open file; valid while *@ret_dup stays open.
+ * @ret_dup: our duplicate of the caller's fd, which keeps that file open:
+ *           the caller owns it and must close it with no lock held (the
+ *           close may send a release to the daemon).
+ * Return: 0; -EBADF (not open in the caller), -ENOTTY (not one of our
+ * group files), -EMFILE, or the errno of fetching it (ESRCH, EPERM).
+ */
+int vfc_cuse_caller_get_group(struct vfc_cuse_caller *c, int fd, struct vfc_file **ret_file,
+			      int *ret_dup);
+/** vfc_file_bind() - bind @df to device-node file @f. Return: 0, -EBUSY if bound. */
+int vfc_file_bind(struct vfc_file *f, struct vfc_device_file *df);
 
 /* Service manager and sysfs view (notify.c, sysfs.c) */
 

@@ -4,8 +4,8 @@
  * Each open gets a struct vfc_file. Ioctls are bridged to the core's
  * retry-friendly handlers: a handler's "I need N bytes in and M out" becomes
  * one fuse_reply_ioctl_retry() naming those ranges at the caller's argument.
- * The private protocol of vfc-cuse-proto.h (ARM, RW, IDENTIFY) is served
- * here too.
+ * The private protocol of vfc-cuse-proto.h (DEVICE_OPEN, RW, IDENTIFY) is
+ * served here too.
  */
 #include <string.h>
 #include <sys/uio.h>
@@ -21,6 +21,19 @@ static __thread uint8_t xfer_buf[VFC_IOCTL_MAX_XFER];
 static struct vfc_node *req_node(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+/* A group file going away is no longer its node's open file. */
+static void group_file_forget(struct vfc_file *f)
+{
+	struct vfc_daemon *d = f->node->daemon;
+
+	if (f->node->kind != VFC_NODE_GROUP)
+		return;
+	pthread_mutex_lock(&d->files_lock);
+	if (f->node->open_file == f)
+		f->node->open_file = NULL;
+	pthread_mutex_unlock(&d->files_lock);
 }
 
 static void op_open(fuse_req_t req, struct fuse_file_info *fi)
@@ -55,8 +68,14 @@ static void op_open(fuse_req_t req, struct fuse_file_info *fi)
 	fi->fh = (uintptr_t)f;
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
+	if (node->kind == VFC_NODE_GROUP) {
+		pthread_mutex_lock(&d->files_lock);
+		node->open_file = f;
+		pthread_mutex_unlock(&d->files_lock);
+	}
 	if (fuse_reply_open(req, fi) < 0) {
 		/* The caller is gone: no release will come. */
+		group_file_forget(f);
 		vfc_container_unref(f->container);
 		vfc_group_close(f->group);
 		pthread_mutex_destroy(&f->lock);
@@ -64,85 +83,17 @@ static void op_open(fuse_req_t req, struct fuse_file_info *fi)
 	}
 }
 
-static void armed_remove(struct vfc_daemon *d, struct vfc_file *f)
-{
-	pthread_mutex_lock(&d->armed_lock);
-	for (struct vfc_file **pp = &d->armed; *pp; pp = &(*pp)->armed_next)
-		if (*pp == f) {
-			*pp = f->armed_next;
-			break;
-		}
-	f->armed = false;
-	pthread_mutex_unlock(&d->armed_lock);
-}
-
 static void op_release(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct vfc_file *f = (struct vfc_file *)(uintptr_t)fi->fh;
 
-	if (f->armed)
-		armed_remove(f->node->daemon, f);
+	group_file_forget(f);
 	vfc_container_unref(f->container);
 	vfc_group_close(f->group);
 	vfc_device_file_unref(f->device);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 	fuse_reply_err(req, 0);
-}
-
-int vfc_armed_bind(struct vfc_daemon *d, pid_t tid, struct vfc_device_file *df)
-{
-	int r = -EOPNOTSUPP;
-
-	pthread_mutex_lock(&d->armed_lock);
-	for (struct vfc_file **pp = &d->armed; *pp; pp = &(*pp)->armed_next) {
-		struct vfc_file *f = *pp;
-
-		if (f->armed_tid != tid)
-			continue;
-		*pp = f->armed_next;
-		f->armed = false;
-		pthread_mutex_lock(&f->lock);
-		f->device = df;	/* ref moved to the file */
-		pthread_mutex_unlock(&f->lock);
-		r = f->armed_fd;
-		break;
-	}
-	pthread_mutex_unlock(&d->armed_lock);
-	if (r == -EOPNOTSUPP)
-		vfc_notice("caller thread %d: GET_DEVICE_FD needs the client library: run the "
-			   "client under vfio-cuse-run (LD_PRELOAD=libvfio-cuse-preload.so)", tid);
-	return r;
-}
-
-static int file_arm(struct vfc_file *f, fuse_req_t req, int32_t fdnum)
-{
-	struct vfc_daemon *d = f->node->daemon;
-	int r = 0;
-
-	if (fdnum < 0)
-		return -EBADF;
-	pthread_mutex_lock(&d->armed_lock);
-	pthread_mutex_lock(&f->lock);
-	if (f->armed || f->device) {
-		r = -EBUSY;
-	} else {
-		/* A thread arms one file at a time: a stale one is replaced. */
-		for (struct vfc_file **pp = &d->armed; *pp; pp = &(*pp)->armed_next)
-			if ((*pp)->armed_tid == fuse_req_ctx(req)->pid) {
-				(*pp)->armed = false;
-				*pp = (*pp)->armed_next;
-				break;
-			}
-		f->armed = true;
-		f->armed_tid = fuse_req_ctx(req)->pid;
-		f->armed_fd = fdnum;
-		f->armed_next = d->armed;
-		d->armed = f;
-	}
-	pthread_mutex_unlock(&f->lock);
-	pthread_mutex_unlock(&d->armed_lock);
-	return r;
 }
 
 static struct vfc_device_file *file_device(struct vfc_file *f)
@@ -153,6 +104,89 @@ static struct vfc_device_file *file_device(struct vfc_file *f)
 	df = f->device;
 	pthread_mutex_unlock(&f->lock);
 	return df;
+}
+
+int vfc_file_bind(struct vfc_file *f, struct vfc_device_file *df)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->device)
+		r = -EBUSY;
+	else
+		f->device = df;	/* ref moved to the file */
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+/*
+ * VFC_CUSE_DEVICE_OPEN: the struct, then the name as the group's
+ * GET_DEVICE_FD handler asks for it. The group fd is resolved again in
+ * every round, within the round's own request, so no round trusts what
+ * an earlier one saw.
+ */
+static void file_device_open(struct vfc_file *f, fuse_req_t req, void *arg, const void *in_buf,
+			     size_t in_bufsz)
+{
+	struct vfc_daemon *d = f->node->daemon;
+	struct vfc_cuse_device_open op;
+	struct vfc_cuse_caller caller;
+	struct vfc_file *group;
+	struct vfc_ioctl io;
+	int dup = -1, r;
+
+	if (in_bufsz < sizeof(op)) {
+		struct iovec iov = { arg, sizeof(op) };
+
+		fuse_reply_ioctl_retry(req, &iov, 1, NULL, 0);
+		return;
+	}
+	memcpy(&op, in_buf, sizeof(op));
+	if (op.flags || op.reserved) {
+		vfc_info("device node: DEVICE_OPEN: flags 0x%x, reserved 0x%x: must be 0", op.flags,
+			 op.reserved);
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (op.group_fd < 0 || op.device_fd < 0) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	if (file_device(f)) {
+		vfc_info("device node: DEVICE_OPEN: this file is bound to a device already");
+		fuse_reply_err(req, EBUSY);
+		return;
+	}
+	r = vfc_cuse_caller_init(&caller, d, req);
+	if (r == 0)
+		r = vfc_cuse_caller_get_group(&caller, op.group_fd, &group, &dup);
+	if (r < 0) {
+		if (r == -ENOTTY)
+			vfc_info("caller %d: DEVICE_OPEN: fd %d is not one of our groups",
+				 caller.base.pid, op.group_fd);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	caller.bind = f;
+	caller.bind_fd = op.device_fd;
+	io = (struct vfc_ioctl){
+		.cmd = VFIO_GROUP_GET_DEVICE_FD, .arg = op.name,
+		.in = (const uint8_t *)in_buf + sizeof(op), .in_len = in_bufsz - sizeof(op),
+		.out = xfer_buf, .out_cap = 0, .caller = &caller.base,
+	};
+	r = vfc_group_file_ioctl(group->group, &io);
+	close(dup);	/* no lock held: this may be the release of the group file */
+	vfc_cuse_caller_fini(&caller);
+	if (r == VFC_IOCTL_RETRY) {
+		struct iovec in[2] = { { arg, sizeof(op) },
+				       { (void *)(uintptr_t)op.name, io.need_in } };
+
+		fuse_reply_ioctl_retry(req, in, io.need_in ? 2 : 1, NULL, 0);
+	} else if (r < 0) {
+		fuse_reply_err(req, -r);
+	} else {
+		fuse_reply_ioctl(req, r, NULL, 0);
+	}
 }
 
 /* VFC_CUSE_DEVICE_RW: the struct first, then the data in or out. */
@@ -251,8 +285,8 @@ static void file_identify(struct vfc_file *f, fuse_req_t req, void *arg, size_t 
 /*
  * Which ioctls use their caller: the IOMMU's (MAP_DMA records the mapping's
  * owner process), and those that name fds in the caller (SET_CONTAINER,
- * SET_IRQS) or give it one (GET_DEVICE_FD binds to the caller thread's
- * armed file, which needs only the thread id).
+ * SET_IRQS). GET_DEVICE_FD straight on a group file names the caller in
+ * the line that says it needs the client library.
  */
 static bool ioctl_needs_caller(enum vfc_node_kind kind, unsigned int cmd)
 {
@@ -261,7 +295,7 @@ static bool ioctl_needs_caller(enum vfc_node_kind kind, unsigned int cmd)
 		return cmd != VFIO_GET_API_VERSION && cmd != VFIO_CHECK_EXTENSION &&
 		       cmd != VFIO_SET_IOMMU;
 	case VFC_NODE_GROUP:
-		return cmd == VFIO_GROUP_SET_CONTAINER;
+		return cmd == VFIO_GROUP_SET_CONTAINER || cmd == VFIO_GROUP_GET_DEVICE_FD;
 	case VFC_NODE_DEVICE:
 		return cmd == VFIO_DEVICE_SET_IRQS || cmd == VFIO_DEVICE_PCI_HOT_RESET;
 	}
@@ -283,14 +317,12 @@ static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *
 	case VFC_CUSE_IDENTIFY:
 		file_identify(f, req, arg, out_bufsz);
 		return;
-	case VFC_CUSE_DEVICE_ARM:
-		r = f->node->kind == VFC_NODE_DEVICE ? file_arm(f, req, (int32_t)(uintptr_t)arg)
-						      : -ENOTTY;
-		/* An ioctl's success needs an ioctl reply, not fuse_reply_err(0). */
-		if (r < 0)
-			fuse_reply_err(req, -r);
-		else
-			fuse_reply_ioctl(req, 0, NULL, 0);
+	case VFC_CUSE_DEVICE_OPEN:
+		if (f->node->kind != VFC_NODE_DEVICE) {
+			fuse_reply_err(req, ENOTTY);
+			return;
+		}
+		file_device_open(f, req, arg, in_buf, in_bufsz);
 		return;
 	case VFC_CUSE_DEVICE_RW:
 		if (f->node->kind != VFC_NODE_DEVICE) {

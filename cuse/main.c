@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 	d.priv = vfc_priv_direct();
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_cond_init(&d.cond, NULL);
-	pthread_mutex_init(&d.armed_lock, NULL);
+	pthread_mutex_init(&d.files_lock, NULL);
 	/* Nodes first: the privileged side needs their major, and backends
 	 * need the privileged side. Nothing is served before the loop runs.
 	 * Privileges go last, before the workers exist; glibc's set*id reach

@@ -10,10 +10,12 @@
  * a taken name is rejected by the kernel without a word.
  *
  * One poll thread reads requests from every node and serves them itself,
- * except SET_CONTAINER and SET_IRQS, which go to a pool of workers that
- * grows while all are busy: they may wait on a nested request (the
- * daemon's own VFC_CUSE_IDENTIFY, or the release of a fetched file of
- * ours), which the poll thread serves.
+ * except SET_CONTAINER, SET_IRQS and DEVICE_OPEN, which go to a pool of
+ * workers that grows while all are busy: they may wait on a nested request
+ * (the daemon's own VFC_CUSE_IDENTIFY, or the release of a fetched file of
+ * ours), which the poll thread serves. Workers serve at most
+ * VFC_WORKERS_PER_UID requests of one uid at once, so a uid whose requests
+ * stall can pin only its own share.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -24,14 +26,46 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "vfc-cuse-proto.h"
 #include "vfc-log.h"
 #include "vfc-macro.h"
 
 struct vfc_work {
 	struct vfc_node *node;
 	struct fuse_buf buf;
+	uint32_t uid;		/* the caller's, from the request header */
 	struct vfc_work *next;
 };
+
+/* Requests of one uid that workers serve at once; the rest wait queued. */
+#define VFC_WORKERS_PER_UID 8
+
+/* Under d->lock: how many requests of each uid the workers are serving. */
+static struct {
+	uint32_t uid;
+	unsigned int n;
+} running[VFC_MAX_WORKERS];
+
+static unsigned int *running_of(uint32_t uid, bool create)
+{
+	for (unsigned int i = 0; i < VFC_MAX_WORKERS; i++)
+		if (running[i].n && running[i].uid == uid)
+			return &running[i].n;
+	if (create)
+		for (unsigned int i = 0; i < VFC_MAX_WORKERS; i++)
+			if (!running[i].n) {
+				running[i].uid = uid;
+				return &running[i].n;
+			}
+	return NULL;
+}
+
+static bool uid_may_run(uint32_t uid)
+{
+	unsigned int *n = running_of(uid, false);
+
+	return !n || *n < VFC_WORKERS_PER_UID;
+}
 
 static pthread_t worker_threads[VFC_MAX_WORKERS];
 
@@ -238,6 +272,7 @@ void vfc_nodes_destroy(struct vfc_daemon *d)
  * opcode at 4), then struct fuse_ioctl_in (cmd at 12 into it).
  */
 #define VFC_FUSE_OPCODE_OFF 4
+#define VFC_FUSE_UID_OFF 24
 #define VFC_FUSE_OPCODE_IOCTL 39
 #define VFC_FUSE_IOCTL_CMD_OFF (40 + 12)
 
@@ -253,10 +288,32 @@ static bool may_nest(const struct vfc_node *node, const struct fuse_buf *buf)
 	if (opcode != VFC_FUSE_OPCODE_IOCTL)
 		return false;
 	memcpy(&cmd, (const uint8_t *)buf->mem + VFC_FUSE_IOCTL_CMD_OFF, 4);
-	/* SET_IRQS closes the fds it fetched that are no eventfds: if one is
-	 * the last reference to a file of ours, its release comes back to us. */
+	/* SET_IRQS closes the fds it fetched that are no eventfds, and
+	 * DEVICE_OPEN its duplicate of the group fd: if one is the last
+	 * reference to a file of ours, its release comes back to us. */
 	return node->kind == VFC_NODE_GROUP ? cmd == VFIO_GROUP_SET_CONTAINER
-					    : cmd == VFIO_DEVICE_SET_IRQS;
+					    : cmd == VFIO_DEVICE_SET_IRQS ||
+						      cmd == VFC_CUSE_DEVICE_OPEN;
+}
+
+/* Under d->lock: unlink and return the first request whose uid is under
+ * its share, or NULL. */
+static struct vfc_work *queue_take(struct vfc_daemon *d)
+{
+	struct vfc_work *prev = NULL;
+
+	for (struct vfc_work *w = d->queue; w; prev = w, w = w->next) {
+		if (!uid_may_run(w->uid))
+			continue;
+		if (prev)
+			prev->next = w->next;
+		else
+			d->queue = w->next;
+		if (d->queue_tail == w)
+			d->queue_tail = prev;
+		return w;
+	}
+	return NULL;
 }
 
 static void *worker_main(void *arg)
@@ -266,23 +323,26 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
 		struct vfc_work *w;
+		unsigned int *n;
 
-		while (!d->queue && !d->stopping) {
+		while (!(w = queue_take(d)) && !d->stopping) {
 			d->idle++;
 			pthread_cond_wait(&d->cond, &d->lock);
 			d->idle--;
 		}
-		if (!d->queue)
+		if (!w)
 			break;
-		w = d->queue;
-		d->queue = w->next;
-		if (!d->queue)
-			d->queue_tail = NULL;
+		n = running_of(w->uid, true);	/* fewer uids run than workers */
+		(*n)++;
 		pthread_mutex_unlock(&d->lock);
 
 		fuse_session_process_buf(w->node->se, &w->buf);
 
 		pthread_mutex_lock(&d->lock);
+		(*n)--;
+		/* A request of this uid may have waited for the share. */
+		if (d->queue)
+			pthread_cond_signal(&d->cond);
 		w->next = d->free_work;
 		d->free_work = w;
 	}
@@ -322,8 +382,10 @@ static void work_queue(struct vfc_daemon *d, struct vfc_work *w)
 		d->queue = w;
 	d->queue_tail = w;
 	for (struct vfc_work *q = d->queue; q; q = q->next)
-		queued++;
-	/* Grow while every worker is busy: a request may wait on a nested one. */
+		queued += uid_may_run(q->uid);
+	/* Grow while every worker is busy: a request may wait on a nested one.
+	 * Requests of a uid at its share do not count: they wait for their
+	 * own uid's workers, so one uid cannot take every worker. */
 	if (queued > d->idle && d->workers < VFC_MAX_WORKERS) {
 		if (pthread_create(&worker_threads[d->workers], NULL, worker_main, d) == 0)
 			d->workers++;
@@ -345,6 +407,15 @@ static void workers_stop(struct vfc_daemon *d)
 	pthread_mutex_unlock(&d->lock);
 	for (unsigned int i = 0; i < n; i++)
 		pthread_join(worker_threads[i], NULL);
+	/* Requests still queued are never answered: the daemon is going. */
+	while (d->queue) {
+		struct vfc_work *w = d->queue;
+
+		d->queue = w->next;
+		w->next = d->free_work;
+		d->free_work = w;
+	}
+	d->queue_tail = NULL;
 	while (d->free_work) {
 		struct vfc_work *w = d->free_work;
 
@@ -427,6 +498,11 @@ int vfc_loop_run(struct vfc_daemon *d, int stop_fd)
 				continue;
 			}
 			w->node = node;
+			w->uid = UINT32_MAX;	/* unknown: shares the share of all unknowns */
+			if (!(w->buf.flags & FUSE_BUF_IS_FD) &&
+			    w->buf.size >= VFC_FUSE_UID_OFF + sizeof(w->uid))
+				memcpy(&w->uid, (const uint8_t *)w->buf.mem + VFC_FUSE_UID_OFF,
+				       sizeof(w->uid));
 			work_queue(d, w);
 		}
 	}

@@ -6,6 +6,9 @@
  * a reused pid cannot switch processes between the checks and the open.
  * Files of other processes are only stat'ed, with AT_STATX_DONT_SYNC, so
  * no filesystem server (FUSE) is ever asked: a client cannot stall us.
+ * For the same reason a fetched fd is judged without asking its file's
+ * server, and one that may block on close goes to the reaper (reaper.h),
+ * which starts a thread: the only allocation here.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include "priv-ops.h"
+#include "reaper.h"
 #include "vfc-macro.h"
 
 int vfc_priv_do_open_container(void)
@@ -165,10 +169,44 @@ int vfc_priv_do_open_map_file(unsigned int cuse_major, pid_t pid, uint64_t start
 	return r < 0 ? -errno : r;
 }
 
+/*
+ * What a file is, asking no filesystem server: a file of a character
+ * device of @major (the daemon's own CUSE nodes: no flush, so closing it
+ * never waits on anyone but the daemon), an eventfd (its fdinfo has a
+ * count line no other file shows), or anything else. @dir and @name name
+ * the file as for statx() (following the /proc magic link, which asks no
+ * filesystem either) and @info is its fdinfo's path under @dir.
+ */
+enum fd_kind { FD_CUSE, FD_EVENTFD, FD_OTHER, FD_NONE };
+
+static enum fd_kind judge(int dir, const char *name, int flags, const char *info,
+			  unsigned int major)
+{
+	static const char tag[] = "\neventfd-count:";
+	_cleanup_close_ int fd = -1;
+	struct statx stx;
+	char buf[512];
+	ssize_t n;
+
+	if (statx(dir, name, flags | AT_STATX_DONT_SYNC, STATX_TYPE, &stx) < 0)
+		return errno == ENOENT ? FD_NONE : FD_OTHER;
+	if (S_ISCHR(stx.stx_mode) && stx.stx_rdev_major == major)
+		return FD_CUSE;
+	fd = openat(dir, info, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? FD_NONE : FD_OTHER;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return FD_OTHER;
+	buf[n] = '\0';
+	return strstr(buf, tag) ? FD_EVENTFD : FD_OTHER;
+}
+
 int vfc_priv_do_get_client_fd(unsigned int cuse_major, pid_t pid, pid_t tid, int fd)
 {
 	_cleanup_close_ int pidfd = -1, proc = -1;
-	char task[32];
+	char task[32], name[32], info[32];
+	struct stat owner;
 	int r;
 
 	if (pid <= 0 || tid <= 0)
@@ -189,6 +227,36 @@ int vfc_priv_do_get_client_fd(unsigned int cuse_major, pid_t pid, pid_t tid, int
 	r = check_client(proc, cuse_major);
 	if (r < 0)
 		return r;
+	/* Judge the client's file where it is: what is not ours is never
+	 * fetched, so never closed here. */
+	snprintf(name, sizeof(name), "fd/%d", fd);
+	snprintf(info, sizeof(info), "fdinfo/%d", fd);
+	switch (judge(proc, name, 0, info, cuse_major)) {
+	case FD_NONE:
+		return -EBADF;
+	case FD_OTHER:
+		return -EBADFD;
+	default:
+		break;
+	}
+	/* The client may swap another file in before the fetch: reserve a
+	 * reaper slot for that case, charged to the process's (e)uid. */
+	if (fstat(proc, &owner) < 0)
+		return -errno;
+	r = vfc_reaper_reserve(owner.st_uid);
+	if (r < 0)
+		return r;
 	r = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);	/* O_CLOEXEC */
-	return r < 0 ? -errno : r;
+	if (r < 0) {
+		r = -errno;
+		vfc_reaper_release(owner.st_uid);
+		return r;
+	}
+	snprintf(info, sizeof(info), "/proc/self/fdinfo/%d", r);
+	if (judge(r, "", AT_EMPTY_PATH, info, cuse_major) != FD_OTHER) {
+		vfc_reaper_release(owner.st_uid);
+		return r;
+	}
+	vfc_reaper_close(r, owner.st_uid);	/* fd moved to the reaper */
+	return -EBADFD;
 }

@@ -3,7 +3,7 @@
  * The privileged operations of include/vfc-priv.h, done in the calling
  * process. Shared by the daemon's direct table (vfc_priv_direct()) and by
  * vfio-cuse-helper. Each checks its own arguments, logs nothing, allocates
- * nothing, and returns a new O_CLOEXEC fd owned by the caller, or -errno.
+ * nothing (but the reaper's threads), and returns a new O_CLOEXEC fd owned by the caller, or -errno.
  *
  * "Client process": one that holds an open file of a character device of
  * @cuse_major, the daemon's CUSE major (0 matches no process).
@@ -52,8 +52,19 @@ int vfc_priv_do_open_map_file(unsigned int cuse_major, pid_t pid, uint64_t start
 /**
  * vfc_priv_do_get_client_fd() - pidfd_getfd() of fd @fd of client process
  * @pid, whose thread @tid made the request.
+ *
+ * Only two kinds of file come back: files of the daemon's CUSE nodes
+ * (character devices of @cuse_major) and eventfds, the only ones a VFIO
+ * argument names; neither can block its holder's close on a foreign
+ * server. The file is judged in the client first (/proc/@pid/fd and
+ * fdinfo, asking no filesystem server), and any other kind is refused
+ * without being fetched. A client that swaps another file in between
+ * that check and the fetch has it closed on the reaper (reaper.h), whose
+ * slot is reserved before the fetch.
  * Return: fd; -ESRCH (no such process, or @tid is not one of its threads),
- * -EPERM (not a client, or no ptrace rights), -EBADF, or the errno of
- * pidfd_open/pidfd_getfd.
+ * -EPERM (not a client, or no ptrace rights), -EBADF, -EBADFD (open, but
+ * neither a file of ours nor an eventfd), -EMFILE (the caller's uid has
+ * VFC_REAPER_PER_UID swapped-in files still closing, or all uids have
+ * VFC_REAPER_MAX), or the errno of pidfd_open/pidfd_getfd.
  */
 int vfc_priv_do_get_client_fd(unsigned int cuse_major, pid_t pid, pid_t tid, int fd);

@@ -30,15 +30,19 @@ struct vfc_device_file;
  *                 ioctl to find out). Return 0 and a NEW reference in
  *                 *@ret; -EBADF when @fd is not open in the caller;
  *                 -EBADFD when it is open but not one of our containers.
- * @get_fd: duplicate the caller's fd @fd into this process. Return the
- *          local fd (O_CLOEXEC; the core owns it), or -EBADF.
+ * @get_eventfd: duplicate the caller's eventfd @fd into this process.
+ *               Return the local fd (O_CLOEXEC; the core owns it); -EBADF
+ *               when @fd is not open in the caller; -EINVAL when it is
+ *               open but no eventfd (the transport has disposed of it,
+ *               without blocking on the file's filesystem); -EMFILE when
+ *               the caller may not have more files judged now.
  * @install_device: give the caller an fd for @df. Return the fd number
  *                  the caller sees; on success the reference on @df moves
  *                  to the transport; on failure the core keeps it.
  */
 struct vfc_caller_ops {
 	int (*get_container)(struct vfc_caller *caller, int fd, struct vfc_container **ret);
-	int (*get_fd)(struct vfc_caller *caller, int fd);
+	int (*get_eventfd)(struct vfc_caller *caller, int fd);
 	int (*install_device)(struct vfc_caller *caller, struct vfc_device_file *df);
 };
 

@@ -5,12 +5,17 @@
  * nodes. Nothing here is VFIO ABI; unmodified clients never see it.
  *
  * Device fds. CUSE cannot hand a new fd to a caller, so the library makes
- * one: it opens the device node (<prefix>/cuse-device), ARMs it with its own
- * fd number, then issues the real VFIO_GROUP_GET_DEVICE_FD on the group fd
- * from the same thread. vfio-cused binds the opened device to the armed
- * file and returns that fd number as the ioctl's result, so the caller
+ * one: it opens the device node (<prefix>/cuse-device) and issues
+ * VFC_CUSE_DEVICE_OPEN on that new file, naming its group fd and the
+ * device's name. vfio-cused resolves the group fd in the calling process
+ * (it must hold that group file), runs the group's GET_DEVICE_FD, and
+ * binds the device to the very file the request came on. The caller so
  * gets a real fd: it survives dup and fork, and the device closes when its
  * last copy does. Device ioctls then travel on it like any other.
+ *
+ * One request names both files, so no state waits between requests for a
+ * thread id to claim it: a GET_DEVICE_FD issued straight on a group fd
+ * (a client without the library) binds nothing and fails with EOPNOTSUPP.
  *
  * Region access. CUSE files are not seekable: pread/pwrite fail with
  * ESPIPE and read/write reach the daemon at offset 0. The library turns
@@ -34,13 +39,26 @@
 #define VFC_CUSE_DEFAULT_DEVICE_NODE "/dev/vfio/" VFC_CUSE_DEVICE_NODE_NAME
 
 /*
- * On a freshly opened device node: the next VFIO_GROUP_GET_DEVICE_FD from
- * this thread binds its device here and returns @arg (an integer: the
- * caller's own fd number of this file). EBUSY if already armed or bound.
- * _IO, not _IOW: the argument is a value, and tools that decode ioctl
- * numbers (valgrind, strace) must not read memory at it.
+ * VFC_CUSE_DEVICE_OPEN, on a freshly opened device node: what
+ * VFIO_GROUP_GET_DEVICE_FD(@group_fd, @name) would open, bound to this
+ * file. Returns @device_fd, the caller's own number of this file.
+ * Errors: those of GET_DEVICE_FD on that group (EFAULT for @name
+ * included), and EBUSY (this file is bound already), EINVAL (@flags or
+ * @reserved not 0), EBADF (@group_fd or @device_fd is not an fd number, or
+ * @group_fd is not open in the caller), ENOTTY (@group_fd is not one of
+ * the daemon's group files), EMFILE (the caller's uid has too many of its
+ * files being closed by the daemon; see docs/daemon.md).
+ * Number 1 was VFC_CUSE_DEVICE_ARM, which is gone: it left a file armed
+ * for whichever thread next had the same id.
  */
-#define VFC_CUSE_DEVICE_ARM _IO(VFC_CUSE_MAGIC, 1)
+struct vfc_cuse_device_open {
+	int32_t group_fd;	/* the caller's group fd */
+	int32_t device_fd;	/* the caller's fd of this file, returned */
+	uint64_t name;		/* caller address of the device's name, as GET_DEVICE_FD's arg */
+	uint32_t flags;		/* 0 */
+	uint32_t reserved;	/* 0 */
+};
+#define VFC_CUSE_DEVICE_OPEN _IOW(VFC_CUSE_MAGIC, 4, struct vfc_cuse_device_open)
 
 /* VFC_CUSE_DEVICE_RW: pread/pwrite on a device fd. Returns bytes done. */
 struct vfc_cuse_rw {

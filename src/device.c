@@ -256,19 +256,6 @@ static int device_ioctl_get_irq_info(struct vfc_device *dev, struct vfc_ioctl *i
 	return 0;
 }
 
-static bool fd_is_eventfd(int fd)
-{
-	char path[64], target[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = '\0';
-	return !strcmp(target, "anon_inode:[eventfd]");
-}
-
 /* Resolve @count client eventfds into local ones, or error markers. */
 static void device_resolve_eventfds(struct vfc_device *dev, struct vfc_ioctl *io,
 				    const int32_t *client, int32_t *local, unsigned int count)
@@ -281,17 +268,16 @@ static void device_resolve_eventfds(struct vfc_device *dev, struct vfc_ioctl *io
 			continue;
 		}
 		fd = -EBADF;
-		if (io->caller && io->caller->ops && io->caller->ops->get_fd)
-			fd = io->caller->ops->get_fd(io->caller, client[i]);
-		if (fd < 0) {
-			vfc_info("device \"%s\": SET_IRQS: fd %d is not open in the caller",
-				 dev->name, client[i]);
-			local[i] = VFC_IRQ_FD_ERROR(EBADF);
-		} else if (!fd_is_eventfd(fd)) {
+		if (io->caller && io->caller->ops && io->caller->ops->get_eventfd)
+			fd = io->caller->ops->get_eventfd(io->caller, client[i]);
+		if (fd == -EINVAL) {
 			vfc_info("device \"%s\": SET_IRQS: fd %d is not an eventfd", dev->name,
 				 client[i]);
-			close(fd);
 			local[i] = VFC_IRQ_FD_ERROR(EINVAL);
+		} else if (fd < 0) {
+			vfc_info("device \"%s\": SET_IRQS: fd %d: %s", dev->name, client[i],
+				 fd == -EBADF ? "not open in the caller" : strerror(-fd));
+			local[i] = VFC_IRQ_FD_ERROR(-fd);
 		} else {
 			local[i] = fd;
 		}

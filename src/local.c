@@ -4,6 +4,7 @@
  * retry loop a CUSE caller's kernel would run, over our own memory.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -69,8 +70,11 @@ static int local_caller_get_container(struct vfc_caller *caller, int fd,
 	return fcntl(fd, F_GETFD) < 0 ? -EBADF : -EBADFD;
 }
 
-static int local_caller_get_fd(struct vfc_caller *caller, int fd)
+/* The in-process caller is trusted: closing its non-eventfd here is fine. */
+static int local_caller_get_eventfd(struct vfc_caller *caller, int fd)
 {
+	char path[64], target[64];
+	ssize_t n;
 	int r;
 
 	if (local_get(local_from_caller(caller), fd))
@@ -78,7 +82,15 @@ static int local_caller_get_fd(struct vfc_caller *caller, int fd)
 	if (fd >= VFC_LOCAL_FD_BASE)
 		return -EBADF;
 	r = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	return r < 0 ? -errno : r;
+	if (r < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", r);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0 || (target[n] = '\0', strcmp(target, "anon_inode:[eventfd]"))) {
+		close(r);
+		return -EINVAL;
+	}
+	return r;
 }
 
 static int local_caller_install_device(struct vfc_caller *caller, struct vfc_device_file *df)
@@ -98,7 +110,7 @@ static int local_caller_install_device(struct vfc_caller *caller, struct vfc_dev
 
 static const struct vfc_caller_ops local_caller_ops = {
 	.get_container = local_caller_get_container,
-	.get_fd = local_caller_get_fd,
+	.get_eventfd = local_caller_get_eventfd,
 	.install_device = local_caller_install_device,
 };
 

@@ -20,7 +20,6 @@
 
 SHIM_EXPORT struct shim_log vfc_shim_log;
 
-static __thread int armed = -1;
 static uint8_t region[SHIM_REGION_SIZE];
 
 __attribute__((constructor)) static void shim_init(void)
@@ -51,20 +50,30 @@ static int shim_rw(struct vfc_cuse_rw *rw)
 	return (int)n;
 }
 
+/* GET_DEVICE_FD straight on a group: what a kernel group would answer. */
 static int shim_get_device_fd(const char *name)
 {
-	int fd;
-
-	if (strncmp(name, "cuse:", 5) == 0) {
-		if (armed < 0)
-			return fail(EINVAL);
-		fd = armed;
-		armed = -1;
-		return fd;
-	}
-	armed = -1;
+	if (strncmp(name, "cuse:", 5) == 0)
+		return fail(EOPNOTSUPP);	/* as vfio-cused, without the library */
 	if (strcmp(name, "kernel") == 0)
 		return open("/dev/zero", O_RDWR | O_CLOEXEC);
+	return fail(ENODEV);
+}
+
+/* DEVICE_OPEN on a device-node file: what vfio-cused would answer. */
+static int shim_device_open(int fd, const struct vfc_cuse_device_open *op)
+{
+	const char *name = (const char *)(uintptr_t)op->name;
+	const char *env = getenv("VFC_SHIM_OPEN_ERRNO");
+
+	if (env)
+		return fail(atoi(env));
+	if (op->flags || op->reserved)
+		return fail(EINVAL);
+	if (op->device_fd != fd)
+		return fail(EBADF);	/* the library names the file it issues on */
+	if (strncmp(name, "cuse:", 5) == 0)
+		return op->device_fd;
 	return fail(ENODEV);
 }
 
@@ -73,7 +82,6 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 	static int (*next)(int, unsigned long, ...);
 	unsigned int cmd = (unsigned int)req;
 	struct shim_call *c = NULL;
-	const char *env;
 	va_list ap;
 	void *arg;
 	int i, ret;
@@ -96,14 +104,14 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 		c->arg = (long)arg;
 	}
 
-	if (cmd == VFC_CUSE_DEVICE_ARM) {
-		env = getenv("VFC_SHIM_ARM_ERRNO");
-		if (env) {
-			ret = fail(atoi(env));
-		} else {
-			armed = (int)(long)arg;
-			ret = 0;
+	if (cmd == VFC_CUSE_DEVICE_OPEN) {
+		const struct vfc_cuse_device_open *op = arg;
+
+		if (c) {
+			c->arg = op->group_fd;
+			strncpy(c->name, (const char *)(uintptr_t)op->name, SHIM_NAME_MAX - 1);
 		}
+		ret = shim_device_open(fd, op);
 	} else if (cmd == VFC_CUSE_DEVICE_RW) {
 		if (c)
 			c->rw = *(struct vfc_cuse_rw *)arg;

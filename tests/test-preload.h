@@ -7,12 +7,17 @@
  * The shim sees every ioctl the library issues, because the library's
  * "real" ioctl is the next one in the lookup order. It records the VFIO
  * and vfio-cuse ones and answers them like the daemon would:
- * - VFC_CUSE_DEVICE_ARM: remembers the fd number per thread; fails with
- *   $VFC_SHIM_ARM_ERRNO (a number) if that is set.
- * - VFIO_GROUP_GET_DEVICE_FD, by the name's prefix: "cuse:" returns the
- *   number this thread armed (EINVAL if none, as an unarmed daemon would);
- *   "kernel" opens /dev/zero and returns that, like a kernel group; "fail"
- *   fails with ENODEV; anything else goes on to the real ioctl.
+ * - VFC_CUSE_DEVICE_OPEN (recorded with the group fd as arg and the name):
+ *   fails with $VFC_SHIM_OPEN_ERRNO (a number) if that is set; a name
+ *   starting with "cuse:" returns the device fd, like the daemon; any
+ *   other fails with ENODEV.
+ * - VFIO_GROUP_GET_DEVICE_FD, by the name's prefix: "cuse:" fails with
+ *   EOPNOTSUPP, as vfio-cused does without the library; "kernel" opens
+ *   /dev/zero and returns that, like a kernel group; "fail" fails with
+ *   ENODEV; anything else goes on to the real ioctl.
+ * The library takes a group fd for vfio-cused's when it is a character
+ * device of the node's major: with /dev/null as the node, /dev/zero is
+ * such a group; a pipe is a kernel one.
  * - VFC_CUSE_DEVICE_RW: one emulated region of SHIM_REGION_SIZE bytes at
  *   SHIM_REGION_BASE holding shim_pattern(); EINVAL outside it, short at
  *   its end, EINVAL for len > VFC_CUSE_RW_MAX or unknown flags.

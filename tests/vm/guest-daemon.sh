@@ -2,16 +2,18 @@
 # Runs INSIDE the test VM (tests/vm/e2e-daemon.sh boots it): vfio-cused
 # with emulated edu devices, then the end-to-end tests against it.
 # Usage: guest-daemon.sh BUILD_DIR RESULTS_DIR SOURCE_DIR [TEST...]
-# Tests: flow compare perms death qemu taken bench, then the kernel backend's:
-# kflow kcompare kprivate kdeath kviable, and unprivileged daemons: user kuser
-# (default: all).
+# Tests: flow compare perms death hostile qemu taken bench, then the kernel
+# backend's: kflow kcompare kprivate kdeath kviable, and unprivileged daemons:
+# user kuser (default: all).
 set -u
 B=$1 R=$2 S=$3
 shift 3
-TESTS=${*:-flow compare perms death qemu taken bench kflow kcompare kprivate kdeath kviable user kuser}
+TESTS=${*:-flow compare perms death hostile qemu taken bench kflow kcompare kprivate kdeath kviable user kuser}
 CUSED=$B/cuse/vfio-cused
 RUN=$B/client/vfio-cuse-run
 CLIENT=$B/tests/vm/client/vfio-e2e-client
+HOSTILE=$B/tests/vm/client/vfio-hostile
+STALL=$B/helper/vfc-fuse-stall
 PREFIX=vfio-cuse
 RUNDIR=/run/vfio-cuse
 USER_OK=1000
@@ -127,6 +129,87 @@ test_death() {
 		fi
 	done
 	kill -0 $DAEMON 2>/dev/null && ok "the daemon survived" || bad "the daemon died"
+}
+
+# The two attacks of the hardening issue.
+# 1. A thread id taken over: an unprivileged attacker opens the device node
+# and leaves whatever a thread of it can do there, the thread exits, and a
+# root client WITHOUT the library gets that thread id (ns_last_pid) and
+# calls GET_DEVICE_FD on a root-only group. Nothing may bind to the
+# attacker's file.
+# 2. A client names a FUSE file whose FLUSH never answers, from 70 threads:
+# its calls end with an errno, another user's client runs meanwhile, and
+# the daemon's closes return once that filesystem's server dies.
+test_hostile() {
+	setpriv --reuid=$USER_OTHER --regid=$USER_OTHER --clear-groups -- \
+		"$HOSTILE" attacker /dev/$PREFIX >"$R/attacker.txt" 2>&1 &
+	att=$!
+	i=0
+	while ! grep -q "^tid=" "$R/attacker.txt" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	tid=$(sed -n 's/^tid=\([0-9]*\) .*/\1/p' "$R/attacker.txt")
+	"$HOSTILE" as-tid "$tid" "$CLIENT" --vfio-dir /dev/$PREFIX --group 27 \
+		--device 0000:06:0e.0 --no-mmap >"$R/victim.txt" 2>&1
+	kill -USR1 $att
+	wait $att
+	if grep -q "^tid=$tid arm=ENOTTY open=EBADF$" "$R/attacker.txt" &&
+		grep -q "^device.get_fd: name=BDF rc=-1 errno=EOPNOTSUPP" "$R/victim.txt" &&
+		grep -q "^after: get_info=ENOTTY read=EINVAL$" "$R/attacker.txt" &&
+		grep -q "caller $tid (thread $tid): GET_DEVICE_FD needs the client library" \
+			"$R/daemon.log"; then
+		ok "thread id $tid taken over by a root client: nothing binds to the attacker's file"
+	else
+		bad "thread id taken over: attacker '$(tr '\n' '|' <"$R/attacker.txt")'," \
+			"victim '$(grep '^device.get_fd' "$R/victim.txt")'"
+	fi
+
+	mkdir -p /tmp/stall
+	"$STALL" /tmp/stall >"$R/stall-server.txt" 2>"$R/stall-server.err" &
+	srv=$!
+	i=0
+	while ! grep -q ready "$R/stall-server.txt" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	reapers() { cat /proc/$DAEMON/task/*/comm 2>/dev/null | grep -c '^vfc-reaper$'; }
+	setpriv --reuid=$USER_OK --regid=$USER_OK --clear-groups -- timeout 60 \
+		"$RUN" --dev-prefix $PREFIX --sysfs-view -- \
+		"$HOSTILE" stall /dev/vfio 26 /tmp/stall/f 70 >"$R/stall.txt" 2>&1 &
+	hostile=$!
+	if timeout 60 "$RUN" --dev-prefix $PREFIX --sysfs-view -- "$CLIENT" --group 27 \
+		--device 0000:06:0e.0 --no-mmap >"$R/stall-other.txt" 2>&1; then
+		ok "a client of another user runs while the attack goes on"
+	else
+		bad "a client of another user, during the attack (stall-other.txt)"
+		grep FAIL "$R/stall-other.txt" | head -3
+	fi
+	# Its own close of the file blocks the hostile client at exit, until
+	# the server dies: look at what it printed, not at its exit.
+	i=0
+	while ! grep -q "^set_irqs:\|^setup\|^get_device_fd" "$R/stall.txt" && [ $i -lt 600 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	stuck=$(reapers)
+	if grep -q "^set_container x70: .* EBADFD=70$" "$R/stall.txt" &&
+		grep -q "^set_irqs: EINVAL " "$R/stall.txt"; then
+		ok "every call naming the stalling file ends with an errno: $(tr '\n' ' ' <"$R/stall.txt")"
+	else
+		bad "the stalling client: $(tr '\n' ' ' <"$R/stall.txt")"
+	fi
+	kill -9 $srv
+	wait $srv 2>/dev/null
+	wait $hostile
+	umount -l /tmp/stall 2>/dev/null
+	# Judged in the client, the file was never fetched: the daemon has no
+	# close of it to wait for (a swapped-in one would be on a reaper).
+	if [ "$stuck" -eq 0 ] && kill -0 $DAEMON 2>/dev/null; then
+		ok "the daemon never closed the stalling file: no reaper thread waits on it"
+	else
+		bad "$stuck reaper threads wait on the stalling file"
+	fi
+	if run_client stall-after root --group 26 --device 0000:06:0d.0 --no-mmap; then
+		ok "after the attack, the attacked group serves the next client"
+	else
+		bad "after the attack, the next client fails"
+		grep FAIL "$R/stall-after.txt" | head -3
+	fi
 }
 
 test_qemu() {
