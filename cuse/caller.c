@@ -138,11 +138,11 @@ static int caller_get_eventfd(struct vfc_caller *base, int fd)
 	return local;	/* an eventfd: the only other kind get_client_fd returns */
 }
 
-int vfc_cuse_caller_get_group(struct vfc_cuse_caller *c, int fd, struct vfc_file **ret_file,
+int vfc_cuse_caller_get_group(struct vfc_cuse_caller *c, int fd, struct vfc_cuse_file **ret_file,
 			      int *ret_dup)
 {
 	struct vfc_daemon *d = c->daemon;
-	struct vfc_file *file = NULL;
+	struct vfc_cuse_file *file = NULL;
 	dev_t rdev;
 	int local;
 
@@ -181,7 +181,7 @@ static int caller_install_device(struct vfc_caller *base, struct vfc_device_file
 			   c->base.pid, c->tid);
 		return -EOPNOTSUPP;
 	}
-	r = vfc_file_bind(c->bind, df);
+	r = vfc_file_bind_device(c->bind->file, df);
 	return r < 0 ? r : c->bind_fd;	/* on success the ref moved to the file */
 }
 

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "vfc-core.h"
+#include "vfc-file.h"
 #include "vfc-priv.h"
 
 #define VFC_MAX_NODES 512
@@ -81,7 +82,7 @@ struct vfc_node {
 	dev_t dev;			/* confirmed through /sys/class/cuse */
 	/* VFC_NODE_GROUP: the one open file of the group (the core lets a
 	 * group be open once at a time), under daemon->files_lock */
-	struct vfc_file *open_file;
+	struct vfc_cuse_file *open_file;
 	bool init_done;
 	bool gone;
 };
@@ -107,12 +108,11 @@ struct vfc_daemon {
 };
 
 /* One open of one of our nodes. */
-struct vfc_file {
+/* One open of one of our nodes: the core's file, and what CUSE adds. */
+struct vfc_cuse_file {
 	struct vfc_node *node;
-	pthread_mutex_t lock;			/* pos, binding */
-	struct vfc_container *container;	/* container node */
-	struct vfc_group_file *group;		/* group node */
-	struct vfc_device_file *device;		/* device node, once bound */
+	struct vfc_file *file;			/* the core's */
+	pthread_mutex_t lock;			/* pos */
 	uint64_t pos;				/* read/write position */
 };
 
@@ -130,7 +130,7 @@ struct vfc_cuse_caller {
 	pid_t tid;
 	/* VFC_CUSE_DEVICE_OPEN: the device file the request came on, which
 	 * install_device binds, and the caller's number of it */
-	struct vfc_file *bind;
+	struct vfc_cuse_file *bind;
 	int32_t bind_fd;
 };
 
@@ -159,10 +159,8 @@ pid_t vfc_tgid_of(pid_t tid);
  * Return: 0; -EBADF (not open in the caller), -ENOTTY (not one of our
  * group files), -EMFILE, or the errno of fetching it (ESRCH, EPERM).
  */
-int vfc_cuse_caller_get_group(struct vfc_cuse_caller *c, int fd, struct vfc_file **ret_file,
+int vfc_cuse_caller_get_group(struct vfc_cuse_caller *c, int fd, struct vfc_cuse_file **ret_file,
 			      int *ret_dup);
-/** vfc_file_bind() - bind @df to device-node file @f. Return: 0, -EBUSY if bound. */
-int vfc_file_bind(struct vfc_file *f, struct vfc_device_file *df);
 
 /* Service manager and sysfs view (notify.c, sysfs.c) */
 

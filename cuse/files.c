@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The CUSE operations of every node: open, release, ioctl, read, write.
- * Each open gets a struct vfc_file. Ioctls are bridged to the core's
- * retry-friendly handlers: a handler's "I need N bytes in and M out" becomes
- * one fuse_reply_ioctl_retry() naming those ranges at the caller's argument.
+ * The CUSE operations of every node: open, release, ioctl, read, write: a
+ * pure transport over the core's file object (vfc-file.h). Each open gets a
+ * struct vfc_cuse_file around one. A handler's "I need N bytes in and M
+ * out" becomes one fuse_reply_ioctl_retry() naming those ranges at the
+ * caller's argument; what an ioctl needs of its caller comes from the
+ * core's ioctl table.
  * The private protocol of vfc-cuse-proto.h (DEVICE_OPEN, RW, IDENTIFY) is
  * served here too.
  */
@@ -24,7 +26,7 @@ static struct vfc_node *req_node(fuse_req_t req)
 }
 
 /* A group file going away is no longer its node's open file. */
-static void group_file_forget(struct vfc_file *f)
+static void group_file_forget(struct vfc_cuse_file *f)
 {
 	struct vfc_daemon *d = f->node->daemon;
 
@@ -40,31 +42,29 @@ static void op_open(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct vfc_node *node = req_node(req);
 	struct vfc_daemon *d = node->daemon;
-	struct vfc_file *f = calloc(1, sizeof(*f));
-	int r = 0;
+	struct vfc_cuse_file *f = calloc(1, sizeof(*f));
+	int r = -ENOMEM;
 
-	if (!f) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	f->node = node;
-	pthread_mutex_init(&f->lock, NULL);
-	switch (node->kind) {
-	case VFC_NODE_CONTAINER:
-		r = vfc_container_open(d->core, &f->container);
-		break;
-	case VFC_NODE_GROUP:
-		r = vfc_group_open(d->core, node->group, &f->group);
-		break;
-	case VFC_NODE_DEVICE:
-		break;
+	if (f) {
+		switch (node->kind) {
+		case VFC_NODE_CONTAINER:
+			r = vfc_file_open_container(d->core, &f->file);
+			break;
+		case VFC_NODE_GROUP:
+			r = vfc_file_open_group(d->core, node->group, &f->file);
+			break;
+		case VFC_NODE_DEVICE:
+			r = vfc_file_new_device(NULL, &f->file);	/* bound by DEVICE_OPEN */
+			break;
+		}
 	}
 	if (r < 0) {
-		pthread_mutex_destroy(&f->lock);
 		free(f);
 		fuse_reply_err(req, -r);
 		return;
 	}
+	f->node = node;
+	pthread_mutex_init(&f->lock, NULL);
 	fi->fh = (uintptr_t)f;
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
@@ -76,8 +76,7 @@ static void op_open(fuse_req_t req, struct fuse_file_info *fi)
 	if (fuse_reply_open(req, fi) < 0) {
 		/* The caller is gone: no release will come. */
 		group_file_forget(f);
-		vfc_container_unref(f->container);
-		vfc_group_close(f->group);
+		vfc_file_release(f->file);
 		pthread_mutex_destroy(&f->lock);
 		free(f);
 	}
@@ -85,38 +84,13 @@ static void op_open(fuse_req_t req, struct fuse_file_info *fi)
 
 static void op_release(fuse_req_t req, struct fuse_file_info *fi)
 {
-	struct vfc_file *f = (struct vfc_file *)(uintptr_t)fi->fh;
+	struct vfc_cuse_file *f = (struct vfc_cuse_file *)(uintptr_t)fi->fh;
 
 	group_file_forget(f);
-	vfc_container_unref(f->container);
-	vfc_group_close(f->group);
-	vfc_device_file_unref(f->device);
+	vfc_file_release(f->file);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 	fuse_reply_err(req, 0);
-}
-
-static struct vfc_device_file *file_device(struct vfc_file *f)
-{
-	struct vfc_device_file *df;
-
-	pthread_mutex_lock(&f->lock);
-	df = f->device;
-	pthread_mutex_unlock(&f->lock);
-	return df;
-}
-
-int vfc_file_bind(struct vfc_file *f, struct vfc_device_file *df)
-{
-	int r = 0;
-
-	pthread_mutex_lock(&f->lock);
-	if (f->device)
-		r = -EBUSY;
-	else
-		f->device = df;	/* ref moved to the file */
-	pthread_mutex_unlock(&f->lock);
-	return r;
 }
 
 /*
@@ -125,13 +99,13 @@ int vfc_file_bind(struct vfc_file *f, struct vfc_device_file *df)
  * every round, within the round's own request, so no round trusts what
  * an earlier one saw.
  */
-static void file_device_open(struct vfc_file *f, fuse_req_t req, void *arg, const void *in_buf,
+static void file_device_open(struct vfc_cuse_file *f, fuse_req_t req, void *arg, const void *in_buf,
 			     size_t in_bufsz)
 {
 	struct vfc_daemon *d = f->node->daemon;
 	struct vfc_cuse_device_open op;
 	struct vfc_cuse_caller caller;
-	struct vfc_file *group;
+	struct vfc_cuse_file *group;
 	struct vfc_ioctl io;
 	int dup = -1, r;
 
@@ -152,7 +126,7 @@ static void file_device_open(struct vfc_file *f, fuse_req_t req, void *arg, cons
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	if (file_device(f)) {
+	if (vfc_file_is_bound(f->file)) {
 		vfc_info("device node: DEVICE_OPEN: this file is bound to a device already");
 		fuse_reply_err(req, EBUSY);
 		return;
@@ -174,7 +148,7 @@ static void file_device_open(struct vfc_file *f, fuse_req_t req, void *arg, cons
 		.in = (const uint8_t *)in_buf + sizeof(op), .in_len = in_bufsz - sizeof(op),
 		.out = xfer_buf, .out_cap = 0, .caller = &caller.base,
 	};
-	r = vfc_group_file_ioctl(group->group, &io);
+	r = vfc_file_ioctl(group->file, &io);
 	close(dup);	/* no lock held: this may be the release of the group file */
 	vfc_cuse_caller_fini(&caller);
 	if (r == VFC_IOCTL_RETRY) {
@@ -190,14 +164,13 @@ static void file_device_open(struct vfc_file *f, fuse_req_t req, void *arg, cons
 }
 
 /* VFC_CUSE_DEVICE_RW: the struct first, then the data in or out. */
-static void file_rw(struct vfc_file *f, fuse_req_t req, void *arg, const void *in_buf,
+static void file_rw(struct vfc_cuse_file *f, fuse_req_t req, void *arg, const void *in_buf,
 		    size_t in_bufsz, size_t out_bufsz)
 {
-	struct vfc_device_file *df = file_device(f);
 	struct vfc_cuse_rw rw;
 	ssize_t n;
 
-	if (!df) {
+	if (!vfc_file_is_bound(f->file)) {
 		fuse_reply_err(req, ENOTTY);
 		return;
 	}
@@ -214,7 +187,7 @@ static void file_rw(struct vfc_file *f, fuse_req_t req, void *arg, const void *i
 	}
 	if (!rw.len) {
 		/* Still an offset in no region is EINVAL. */
-		n = vfc_device_file_rw(df, rw.offset, xfer_buf, 0, false);
+		n = vfc_file_rw(f->file, rw.offset, xfer_buf, 0, false);
 		if (n < 0)
 			fuse_reply_err(req, (int)-n);
 		else
@@ -230,7 +203,7 @@ static void file_rw(struct vfc_file *f, fuse_req_t req, void *arg, const void *i
 			return;
 		}
 		memcpy(xfer_buf, (const uint8_t *)in_buf + sizeof(rw), rw.len);
-		n = vfc_device_file_rw(df, rw.offset, xfer_buf, rw.len, true);
+		n = vfc_file_rw(f->file, rw.offset, xfer_buf, rw.len, true);
 		if (n < 0)
 			fuse_reply_err(req, (int)-n);
 		else
@@ -244,7 +217,7 @@ static void file_rw(struct vfc_file *f, fuse_req_t req, void *arg, const void *i
 		fuse_reply_ioctl_retry(req, &in, 1, &out, 1);
 		return;
 	}
-	n = vfc_device_file_rw(df, rw.offset, xfer_buf, rw.len, false);
+	n = vfc_file_rw(f->file, rw.offset, xfer_buf, rw.len, false);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -252,7 +225,7 @@ static void file_rw(struct vfc_file *f, fuse_req_t req, void *arg, const void *i
 }
 
 /* VFC_CUSE_IDENTIFY: only for the daemon itself. */
-static void file_identify(struct vfc_file *f, fuse_req_t req, void *arg, size_t out_bufsz)
+static void file_identify(struct vfc_cuse_file *f, fuse_req_t req, void *arg, size_t out_bufsz)
 {
 	struct vfc_cuse_identity id = { 0 };
 
@@ -266,50 +239,29 @@ static void file_identify(struct vfc_file *f, fuse_req_t req, void *arg, size_t 
 		fuse_reply_ioctl_retry(req, NULL, 0, &iov, 1);
 		return;
 	}
-	switch (f->node->kind) {
-	case VFC_NODE_CONTAINER:
+	switch (vfc_file_kind(f->file)) {
+	case VFC_FILE_CONTAINER:
 		id.kind = VFC_CUSE_KIND_CONTAINER;
-		id.id = vfc_container_id(f->container);
+		id.id = vfc_container_id(vfc_file_container(f->file));
 		break;
-	case VFC_NODE_GROUP:
+	case VFC_FILE_GROUP:
 		id.kind = VFC_CUSE_KIND_GROUP;
-		id.id = f->node->group;
+		id.id = (uint64_t)vfc_file_group(f->file);
 		break;
-	case VFC_NODE_DEVICE:
+	case VFC_FILE_DEVICE:
 		id.kind = VFC_CUSE_KIND_DEVICE;
 		break;
 	}
 	fuse_reply_ioctl(req, 0, &id, sizeof(id));
 }
 
-/*
- * Which ioctls use their caller: the IOMMU's (MAP_DMA records the mapping's
- * owner process), and those that name fds in the caller (SET_CONTAINER,
- * SET_IRQS). GET_DEVICE_FD straight on a group file names the caller in
- * the line that says it needs the client library.
- */
-static bool ioctl_needs_caller(enum vfc_node_kind kind, unsigned int cmd)
-{
-	switch (kind) {
-	case VFC_NODE_CONTAINER:
-		return cmd != VFIO_GET_API_VERSION && cmd != VFIO_CHECK_EXTENSION &&
-		       cmd != VFIO_SET_IOMMU;
-	case VFC_NODE_GROUP:
-		return cmd == VFIO_GROUP_SET_CONTAINER || cmd == VFIO_GROUP_GET_DEVICE_FD;
-	case VFC_NODE_DEVICE:
-		return cmd == VFIO_DEVICE_SET_IRQS || cmd == VFIO_DEVICE_PCI_HOT_RESET;
-	}
-	return true;
-}
-
 static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
 		     unsigned int flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
 {
-	struct vfc_file *f = (struct vfc_file *)(uintptr_t)fi->fh;
+	struct vfc_cuse_file *f = (struct vfc_cuse_file *)(uintptr_t)fi->fh;
 	struct vfc_daemon *d = f->node->daemon;
 	unsigned int ucmd = (unsigned int)cmd;
 	struct vfc_cuse_caller caller;
-	struct vfc_device_file *df = NULL;
 	struct vfc_ioctl io;
 	int r;
 
@@ -334,20 +286,15 @@ static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *
 	default:
 		break;
 	}
-	if (f->node->kind == VFC_NODE_DEVICE) {
-		df = file_device(f);
-		if (!df) {
-			fuse_reply_err(req, ENOTTY);
-			return;
-		}
-	}
 	if (out_bufsz > sizeof(xfer_buf) || in_bufsz > VFC_IOCTL_MAX_XFER) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	/* Reading /proc for the tgid costs more than the rest of a small
-	 * ioctl: do it only for those that use the caller. */
-	if (ioctl_needs_caller(f->node->kind, ucmd))
+	 * ioctl: do it only for those that use the caller, and for an unbound
+	 * device file (which answers ENOTTY) not at all. */
+	if ((vfc_ioctl_desc(vfc_file_kind(f->file), ucmd)->flags & VFC_IOCTL_CALLER) &&
+	    (f->node->kind != VFC_NODE_DEVICE || vfc_file_is_bound(f->file)))
 		vfc_cuse_caller_init(&caller, d, req);
 	else
 		vfc_cuse_caller_init_anonymous(&caller, d, req);
@@ -355,17 +302,7 @@ static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *
 		.cmd = ucmd, .arg = (uintptr_t)arg, .in = in_buf, .in_len = in_bufsz,
 		.out = xfer_buf, .out_cap = out_bufsz, .caller = &caller.base,
 	};
-	switch (f->node->kind) {
-	case VFC_NODE_CONTAINER:
-		r = vfc_container_ioctl(f->container, &io);
-		break;
-	case VFC_NODE_GROUP:
-		r = vfc_group_file_ioctl(f->group, &io);
-		break;
-	default:
-		r = vfc_device_file_ioctl(df, &io);
-		break;
-	}
+	r = vfc_file_ioctl(f->file, &io);
 	vfc_cuse_caller_fini(&caller);
 	if (r == VFC_IOCTL_RETRY) {
 		struct iovec in = { arg, io.need_in }, out = { arg, io.need_out };
@@ -384,15 +321,14 @@ static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *
  * read/write without the library: at a position kept per open file, in
  * xfer_buf. Return: bytes done, or -errno (EINVAL before a device is bound).
  */
-static ssize_t file_rw_at_pos(struct vfc_file *f, size_t size, bool write)
+static ssize_t file_rw_at_pos(struct vfc_cuse_file *f, size_t size, bool write)
 {
-	struct vfc_device_file *df = file_device(f);
 	ssize_t n;
 
-	if (!df)
-		return -EINVAL;
+	if (!vfc_file_is_bound(f->file))
+		return -EINVAL;	/* containers and groups included, as before */
 	pthread_mutex_lock(&f->lock);
-	n = vfc_device_file_rw(df, f->pos, xfer_buf, size, write);
+	n = vfc_file_rw(f->file, f->pos, xfer_buf, size, write);
 	if (n > 0)
 		f->pos += (uint64_t)n;
 	pthread_mutex_unlock(&f->lock);
@@ -401,7 +337,7 @@ static ssize_t file_rw_at_pos(struct vfc_file *f, size_t size, bool write)
 
 static void op_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	ssize_t n = file_rw_at_pos((struct vfc_file *)(uintptr_t)fi->fh,
+	ssize_t n = file_rw_at_pos((struct vfc_cuse_file *)(uintptr_t)fi->fh,
 				   VFC_MIN(size, sizeof(xfer_buf)), false);
 
 	if (n < 0)
@@ -417,7 +353,7 @@ static void op_write(fuse_req_t req, const char *buf, size_t size, off_t off,
 
 	size = VFC_MIN(size, sizeof(xfer_buf));
 	memcpy(xfer_buf, buf, size);
-	n = file_rw_at_pos((struct vfc_file *)(uintptr_t)fi->fh, size, true);
+	n = file_rw_at_pos((struct vfc_cuse_file *)(uintptr_t)fi->fh, size, true);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else

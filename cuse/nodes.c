@@ -265,8 +265,8 @@ void vfc_nodes_destroy(struct vfc_daemon *d)
 
 /*
  * Whether a request read from @node may issue a nested request to the
- * daemon: a FUSE_IOCTL of VFIO_GROUP_SET_CONTAINER on a group node, or of
- * VFIO_DEVICE_SET_IRQS on the device node. Peeks
+ * daemon: a FUSE_IOCTL whose row in the core's table says
+ * VFC_IOCTL_NESTS (SET_CONTAINER, SET_IRQS), or our DEVICE_OPEN. Peeks
  * at the raw request, laid out by the FUSE kernel ABI (linux/fuse.h, not
  * includable beside libfuse's own copy): struct fuse_in_header (40 bytes,
  * opcode at 4), then struct fuse_ioctl_in (cmd at 12 into it).
@@ -288,12 +288,12 @@ static bool may_nest(const struct vfc_node *node, const struct fuse_buf *buf)
 	if (opcode != VFC_FUSE_OPCODE_IOCTL)
 		return false;
 	memcpy(&cmd, (const uint8_t *)buf->mem + VFC_FUSE_IOCTL_CMD_OFF, 4);
-	/* SET_IRQS closes the fds it fetched that are no eventfds, and
-	 * DEVICE_OPEN its duplicate of the group fd: if one is the last
-	 * reference to a file of ours, its release comes back to us. */
-	return node->kind == VFC_NODE_GROUP ? cmd == VFIO_GROUP_SET_CONTAINER
-					    : cmd == VFIO_DEVICE_SET_IRQS ||
-						      cmd == VFC_CUSE_DEVICE_OPEN;
+	/* DEVICE_OPEN, ours, fetches the group fd and closes its duplicate:
+	 * if that is the last reference, its release comes back to us. */
+	if (node->kind == VFC_NODE_DEVICE && cmd == VFC_CUSE_DEVICE_OPEN)
+		return true;
+	return vfc_ioctl_desc(node->kind == VFC_NODE_GROUP ? VFC_FILE_GROUP : VFC_FILE_DEVICE,
+			      cmd)->flags & VFC_IOCTL_NESTS;
 }
 
 /* Under d->lock: unlink and return the first request whose uid is under

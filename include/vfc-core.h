@@ -114,7 +114,6 @@ int vfc_container_open(struct vfc_core *core, struct vfc_container **ret);
 struct vfc_container *vfc_container_ref(struct vfc_container *c);
 /** vfc_container_unref() - drop a reference; NULL is fine. Return: NULL. */
 struct vfc_container *vfc_container_unref(struct vfc_container *c);
-int vfc_container_ioctl(struct vfc_container *c, struct vfc_ioctl *io);
 /** vfc_container_id() - a number unique in the core, for logs and identity ioctls. */
 unsigned long vfc_container_id(const struct vfc_container *c);
 /** vfc_core_find_container() - by id. Return: a NEW reference, or NULL. */
@@ -130,7 +129,6 @@ struct vfc_container *vfc_core_find_container(struct vfc_core *core, unsigned lo
 int vfc_group_open(struct vfc_core *core, unsigned int id, struct vfc_group_file **ret);
 /** vfc_group_close() - release the file from vfc_group_open(). NULL is fine. */
 void vfc_group_close(struct vfc_group_file *gf);
-int vfc_group_file_ioctl(struct vfc_group_file *gf, struct vfc_ioctl *io);
 struct vfc_group *vfc_group_file_group(struct vfc_group_file *gf);
 
 /* Device files: from GROUP_GET_DEVICE_FD. */
@@ -138,11 +136,10 @@ struct vfc_group *vfc_group_file_group(struct vfc_group_file *gf);
 struct vfc_device_file *vfc_device_file_ref(struct vfc_device_file *df);
 /** vfc_device_file_unref() - the last reference closes the device. Return: NULL. */
 struct vfc_device_file *vfc_device_file_unref(struct vfc_device_file *df);
-int vfc_device_file_ioctl(struct vfc_device_file *df, struct vfc_ioctl *io);
 struct vfc_device *vfc_device_file_device(struct vfc_device_file *df);
 
 /**
- * vfc_device_file_rw() - pread/pwrite on a device fd.
+ * vfc_device_file_rw() - pread/pwrite on a device fd (vfc_file_rw()).
  * @df: the device file.
  * @off: the file offset: a region's reported offset plus the offset in it.
  * @buf: local buffer.

@@ -31,6 +31,7 @@
 #define VFC_IOCTL_MAX_XFER (64u * 1024u)
 
 struct vfc_caller;
+struct vfc_ioctl_desc;
 
 /**
  * struct vfc_ioctl - one ioctl call as the core sees it.
@@ -42,6 +43,8 @@ struct vfc_caller;
  * @need_in: with VFC_IOCTL_RETRY, how many bytes to read at @arg.
  * @need_out: with VFC_IOCTL_RETRY, how many bytes must be writable at @arg.
  * @caller: the transport's view of the calling process (fd resolution).
+ * @desc: the ioctl's row of its kind's table (vfc-file.h), set by
+ *        vfc_file_ioctl() for the handler's logs.
  */
 struct vfc_ioctl {
 	unsigned int cmd;
@@ -54,6 +57,7 @@ struct vfc_ioctl {
 	size_t need_in;
 	size_t need_out;
 	struct vfc_caller *caller;
+	const struct vfc_ioctl_desc *desc;
 };
 
 /**
@@ -76,13 +80,6 @@ int vfc_ioctl_need(struct vfc_ioctl *io, size_t in, size_t out);
  */
 void vfc_ioctl_reply(struct vfc_ioctl *io, const void *buf, size_t len);
 
-/**
- * vfc_ioctl_name() - a printable name for a VFIO ioctl number.
- * @cmd: the ioctl number.
- * @kind: 'c' container, 'g' group, 'd' device (numbers are reused).
- * Return: a static string, "unknown" for others.
- */
-const char *vfc_ioctl_name(unsigned int cmd, char kind);
 
 /**
  * struct vfc_caps - a capability chain under construction.

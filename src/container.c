@@ -180,8 +180,14 @@ void vfc_group_detach_container_locked(struct vfc_group *g)
 	vfc_container_put_locked(c);	/* the group's ref */
 }
 
-static int container_ioctl_check_extension(struct vfc_container *c, unsigned long ext)
+static int container_ioctl_get_api_version(struct vfc_container *c, struct vfc_ioctl *io)
 {
+	return VFIO_API_VERSION;
+}
+
+static int container_ioctl_check_extension(struct vfc_container *c, struct vfc_ioctl *io)
+{
+	unsigned long ext = (unsigned long)io->arg;
 	struct vfc_core *core = c->core;
 	int r = 0;
 
@@ -225,8 +231,9 @@ undo_attach:
 	return r;
 }
 
-static int container_ioctl_set_iommu(struct vfc_container *c, unsigned long type)
+static int container_ioctl_set_iommu(struct vfc_container *c, struct vfc_ioctl *io)
 {
+	unsigned long type = (unsigned long)io->arg;
 	struct vfc_core *core = c->core;
 	int r = -ENODEV;
 
@@ -277,24 +284,34 @@ static int container_ioctl_passthrough(struct vfc_container *c, struct vfc_ioctl
 	} else {
 		/* The kernel answers EINVAL, not ENOTTY, without an IOMMU. */
 		vfc_info("container %lu: ioctl 0x%x (%s) without an IOMMU set", c->id, io->cmd,
-			 vfc_ioctl_name(io->cmd, 'c'));
+			 io->desc->name);
 		r = -EINVAL;
 	}
 	pthread_rwlock_unlock(&c->iommu_lock);
 	return r;
 }
 
-int vfc_container_ioctl(struct vfc_container *c, struct vfc_ioctl *io)
-{
-	io->out_len = 0;
-	switch (io->cmd) {
-	case VFIO_GET_API_VERSION:
-		return VFIO_API_VERSION;
-	case VFIO_CHECK_EXTENSION:
-		return container_ioctl_check_extension(c, (unsigned long)io->arg);
-	case VFIO_SET_IOMMU:
-		return container_ioctl_set_iommu(c, (unsigned long)io->arg);
-	default:
-		return container_ioctl_passthrough(c, io);
-	}
-}
+/*
+ * A container's ioctls (vfc-file.h). The IOMMU's go to its driver; the
+ * retries are those of the type1 ABI (GET_INFO: the struct, then its cap
+ * chain; UNMAP and DIRTY_PAGES: the struct, then the bitmap's). The last
+ * row serves every other number, which the driver refuses, or EINVAL
+ * without an IOMMU, as the kernel does.
+ */
+#define ROW(c, n, f, r, h) { .cmd = c, .name = n, .flags = f, .max_retries = r, .fn.container = h }
+const struct vfc_ioctl_desc vfc_container_ioctls[] = {
+	ROW(VFIO_GET_API_VERSION, "GET_API_VERSION", 0, 0, container_ioctl_get_api_version),
+	ROW(VFIO_CHECK_EXTENSION, "CHECK_EXTENSION", 0, 0, container_ioctl_check_extension),
+	ROW(VFIO_SET_IOMMU, "SET_IOMMU", 0, 0, container_ioctl_set_iommu),
+	ROW(VFIO_IOMMU_GET_INFO, "IOMMU_GET_INFO", VFC_IOCTL_CALLER, 2, container_ioctl_passthrough),
+	ROW(VFIO_IOMMU_MAP_DMA, "IOMMU_MAP_DMA", VFC_IOCTL_CALLER, 1, container_ioctl_passthrough),
+	ROW(VFIO_IOMMU_UNMAP_DMA, "IOMMU_UNMAP_DMA", VFC_IOCTL_CALLER, 2,
+	    container_ioctl_passthrough),
+	ROW(VFIO_IOMMU_ENABLE, "IOMMU_ENABLE", VFC_IOCTL_CALLER, 0, container_ioctl_passthrough),
+	ROW(VFIO_IOMMU_DISABLE, "IOMMU_DISABLE", VFC_IOCTL_CALLER, 0, container_ioctl_passthrough),
+	ROW(VFIO_IOMMU_DIRTY_PAGES, "IOMMU_DIRTY_PAGES", VFC_IOCTL_CALLER, 2,
+	    container_ioctl_passthrough),
+	ROW(0, "unknown", VFC_IOCTL_CALLER, 0, container_ioctl_passthrough),
+};
+const size_t vfc_container_n_ioctls = VFC_ARRAY_SIZE(vfc_container_ioctls);
+#undef ROW

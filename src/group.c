@@ -135,7 +135,7 @@ static int group_ioctl_set_container(struct vfc_group *g, struct vfc_ioctl *io)
 	return r;
 }
 
-static int group_ioctl_unset_container(struct vfc_group *g)
+static int group_ioctl_unset_container(struct vfc_group *g, struct vfc_ioctl *io)
 {
 	int r = 0;
 
@@ -214,22 +214,28 @@ static int group_ioctl_get_device_fd(struct vfc_group *g, struct vfc_ioctl *io)
 	return fd;
 }
 
-int vfc_group_file_ioctl(struct vfc_group_file *gf, struct vfc_ioctl *io)
+static int group_ioctl_unknown(struct vfc_group *g, struct vfc_ioctl *io)
 {
-	struct vfc_group *g = gf->group;
-
-	io->out_len = 0;
-	switch (io->cmd) {
-	case VFIO_GROUP_GET_STATUS:
-		return group_ioctl_get_status(g, io);
-	case VFIO_GROUP_SET_CONTAINER:
-		return group_ioctl_set_container(g, io);
-	case VFIO_GROUP_UNSET_CONTAINER:
-		return group_ioctl_unset_container(g);
-	case VFIO_GROUP_GET_DEVICE_FD:
-		return group_ioctl_get_device_fd(g, io);
-	default:
-		vfc_info("group %u: unknown ioctl 0x%x", g->id, io->cmd);
-		return -ENOTTY;
-	}
+	vfc_info("group %u: unknown ioctl 0x%x", g->id, io->cmd);
+	return -ENOTTY;
 }
+
+/*
+ * A group's ioctls (vfc-file.h). SET_CONTAINER resolves the caller's fd,
+ * which may issue a nested request (CUSE: an identify ioctl on it).
+ * GET_DEVICE_FD reads the name up to the end of its page, then into the
+ * next one. It uses the caller only to give it the new file.
+ */
+#define ROW(c, n, f, r, h) { .cmd = c, .name = n, .flags = f, .max_retries = r, .fn.group = h }
+const struct vfc_ioctl_desc vfc_group_ioctls[] = {
+	ROW(VFIO_GROUP_GET_STATUS, "GROUP_GET_STATUS", 0, 1, group_ioctl_get_status),
+	ROW(VFIO_GROUP_SET_CONTAINER, "GROUP_SET_CONTAINER", VFC_IOCTL_CALLER | VFC_IOCTL_NESTS, 1,
+	    group_ioctl_set_container),
+	ROW(VFIO_GROUP_UNSET_CONTAINER, "GROUP_UNSET_CONTAINER", 0, 0,
+	    group_ioctl_unset_container),
+	ROW(VFIO_GROUP_GET_DEVICE_FD, "GROUP_GET_DEVICE_FD", VFC_IOCTL_CALLER, 2,
+	    group_ioctl_get_device_fd),
+	ROW(0, "unknown", 0, 0, group_ioctl_unknown),
+};
+const size_t vfc_group_n_ioctls = VFC_ARRAY_SIZE(vfc_group_ioctls);
+#undef ROW

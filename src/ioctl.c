@@ -164,34 +164,3 @@ int vfc_reply_info_with_caps(struct vfc_ioctl *io, void *info, size_t info_size,
 	vfc_ioctl_reply(io, out, out_len);
 	return 0;
 }
-
-const char *vfc_ioctl_name(unsigned int cmd, char kind)
-{
-	switch (cmd) {
-	case VFIO_GET_API_VERSION: return "GET_API_VERSION";
-	case VFIO_CHECK_EXTENSION: return "CHECK_EXTENSION";
-	case VFIO_SET_IOMMU: return "SET_IOMMU";
-	case VFIO_GROUP_GET_STATUS: return "GROUP_GET_STATUS";
-	case VFIO_GROUP_SET_CONTAINER: return "GROUP_SET_CONTAINER";
-	case VFIO_GROUP_UNSET_CONTAINER: return "GROUP_UNSET_CONTAINER";
-	case VFIO_GROUP_GET_DEVICE_FD: return "GROUP_GET_DEVICE_FD";
-	case VFIO_DEVICE_GET_INFO: return "DEVICE_GET_INFO";
-	case VFIO_DEVICE_GET_REGION_INFO: return "DEVICE_GET_REGION_INFO";
-	case VFIO_DEVICE_GET_IRQ_INFO: return "DEVICE_GET_IRQ_INFO";
-	case VFIO_DEVICE_SET_IRQS: return "DEVICE_SET_IRQS";
-	case VFIO_DEVICE_RESET: return "DEVICE_RESET";
-	case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
-		return kind == 'c' ? "IOMMU_GET_INFO" : "DEVICE_GET_PCI_HOT_RESET_INFO";
-	case VFIO_DEVICE_PCI_HOT_RESET:
-		return kind == 'c' ? "IOMMU_MAP_DMA" : "DEVICE_PCI_HOT_RESET";
-	case VFIO_DEVICE_QUERY_GFX_PLANE:
-		return kind == 'c' ? "IOMMU_UNMAP_DMA" : "DEVICE_QUERY_GFX_PLANE";
-	case VFIO_DEVICE_GET_GFX_DMABUF:
-		return kind == 'c' ? "IOMMU_ENABLE" : "DEVICE_GET_GFX_DMABUF";
-	case VFIO_DEVICE_IOEVENTFD:
-		return kind == 'c' ? "IOMMU_DISABLE" : "DEVICE_IOEVENTFD";
-	case VFIO_DEVICE_FEATURE:
-		return kind == 'c' ? "IOMMU_DIRTY_PAGES" : "DEVICE_FEATURE";
-	default: return "unknown";
-	}
-}

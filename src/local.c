@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The in-process transport (see vfc-local.h): a pretend fd table and the
- * retry loop a CUSE caller's kernel would run, over our own memory.
+ * The in-process transport (see vfc-local.h): a pretend fd table of core
+ * files (vfc-file.h) and the retry loop a CUSE caller's kernel would run,
+ * over our own memory.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,17 +14,10 @@
 #include "vfc-log.h"
 #include "vfc-private.h"
 
-enum local_kind { LOCAL_FREE, LOCAL_CONTAINER, LOCAL_GROUP, LOCAL_DEVICE };
-
 /* Files are shared between dup()ed fds, as struct file is. */
 struct local_file {
-	enum local_kind kind;
+	struct vfc_file *file;
 	unsigned int fds;
-	union {
-		struct vfc_container *container;
-		struct vfc_group_file *group;
-		struct vfc_device_file *device;
-	};
 };
 
 struct vfc_local {
@@ -62,9 +56,9 @@ static int local_caller_get_container(struct vfc_caller *caller, int fd,
 	struct local_file *f = local_get(local_from_caller(caller), fd);
 
 	if (f) {
-		if (f->kind != LOCAL_CONTAINER)
+		if (vfc_file_kind(f->file) != VFC_FILE_CONTAINER)
 			return -EBADFD;
-		*ret = vfc_container_ref(f->container);
+		*ret = vfc_container_ref(vfc_file_container(f->file));
 		return 0;
 	}
 	return fcntl(fd, F_GETFD) < 0 ? -EBADF : -EBADFD;
@@ -100,12 +94,17 @@ static int local_caller_install_device(struct vfc_caller *caller, struct vfc_dev
 
 	if (!f)
 		return -ENOMEM;
-	f->kind = LOCAL_DEVICE;
-	f->device = df;
-	fd = local_install(local_from_caller(caller), f);
-	if (fd < 0)
+	/* Unbound first, so that a failure leaves df with the core. */
+	fd = vfc_file_new_device(NULL, &f->file);
+	if (fd == 0)
+		fd = local_install(local_from_caller(caller), f);
+	if (fd < 0) {
+		vfc_file_release(f->file);
 		free(f);
-	return fd;	/* on success the reference on df moved to f */
+		return fd;
+	}
+	vfc_file_bind_device(f->file, df);	/* ref moved; cannot fail on a new file */
+	return fd;
 }
 
 static const struct vfc_caller_ops local_caller_ops = {
@@ -139,46 +138,37 @@ struct vfc_local *vfc_local_free(struct vfc_local *l)
 	return NULL;
 }
 
-int vfc_local_open_container(struct vfc_local *l)
+/* Put a freshly opened file in the table. Return: fd, or -errno (released). */
+static int local_add(struct vfc_local *l, struct vfc_file *file)
 {
 	struct local_file *f = calloc(1, sizeof(*f));
-	int r;
+	int r = -ENOMEM;
 
-	if (!f)
-		return -ENOMEM;
-	r = vfc_container_open(l->core, &f->container);
-	if (r < 0) {
-		free(f);
-		return r;
+	if (f) {
+		f->file = file;
+		r = local_install(l, f);
 	}
-	f->kind = LOCAL_CONTAINER;
-	r = local_install(l, f);
 	if (r < 0) {
-		vfc_container_unref(f->container);
+		vfc_file_release(file);
 		free(f);
 	}
 	return r;
 }
 
+int vfc_local_open_container(struct vfc_local *l)
+{
+	struct vfc_file *file;
+	int r = vfc_file_open_container(l->core, &file);
+
+	return r < 0 ? r : local_add(l, file);
+}
+
 int vfc_local_open_group(struct vfc_local *l, unsigned int id)
 {
-	struct local_file *f = calloc(1, sizeof(*f));
-	int r;
+	struct vfc_file *file;
+	int r = vfc_file_open_group(l->core, id, &file);
 
-	if (!f)
-		return -ENOMEM;
-	r = vfc_group_open(l->core, id, &f->group);
-	if (r < 0) {
-		free(f);
-		return r;
-	}
-	f->kind = LOCAL_GROUP;
-	r = local_install(l, f);
-	if (r < 0) {
-		vfc_group_close(f->group);
-		free(f);
-	}
-	return r;
+	return r < 0 ? r : local_add(l, file);
 }
 
 int vfc_local_close(struct vfc_local *l, int fd)
@@ -190,19 +180,7 @@ int vfc_local_close(struct vfc_local *l, int fd)
 	l->files[fd - VFC_LOCAL_FD_BASE] = NULL;
 	if (--f->fds)
 		return 0;
-	switch (f->kind) {
-	case LOCAL_CONTAINER:
-		vfc_container_unref(f->container);
-		break;
-	case LOCAL_GROUP:
-		vfc_group_close(f->group);
-		break;
-	case LOCAL_DEVICE:
-		vfc_device_file_unref(f->device);
-		break;
-	case LOCAL_FREE:
-		break;
-	}
+	vfc_file_release(f->file);
 	free(f);
 	return 0;
 }
@@ -233,31 +211,24 @@ long vfc_local_ioctl(struct vfc_local *l, int fd, unsigned int cmd, unsigned lon
 	struct local_file *f = local_get(l, fd);
 	_cleanup_free_ uint8_t *in = NULL, *out = NULL;
 	struct vfc_ioctl io = { .cmd = cmd, .arg = arg, .caller = &l->caller };
+	const struct vfc_ioctl_desc *d;
 	int r;
 
 	if (!f)
 		return -EBADF;
+	d = vfc_ioctl_desc(vfc_file_kind(f->file), cmd);
 	l->last_rounds = 0;
 	for (;;) {
-		switch (f->kind) {
-		case LOCAL_CONTAINER:
-			r = vfc_container_ioctl(f->container, &io);
-			break;
-		case LOCAL_GROUP:
-			r = vfc_group_file_ioctl(f->group, &io);
-			break;
-		case LOCAL_DEVICE:
-			r = vfc_device_file_ioctl(f->device, &io);
-			break;
-		default:
-			return -EBADF;
-		}
+		r = vfc_file_ioctl(f->file, &io);
 		if (r != VFC_IOCTL_RETRY)
 			break;
-		/* A handler must ask for more each round, within bounds. */
-		if (++l->last_rounds > 4 || (io.need_in <= io.in_len && io.need_out <= io.out_cap) ||
+		/* A handler must ask for more each round, within bounds, and
+		 * in no more rounds than its table row says. */
+		if (++l->last_rounds > d->max_retries ||
+		    (io.need_in <= io.in_len && io.need_out <= io.out_cap) ||
 		    io.need_in > VFC_IOCTL_MAX_XFER || io.need_out > VFC_IOCTL_MAX_XFER) {
-			vfc_err("local: ioctl 0x%x: handler retry protocol violated", cmd);
+			vfc_err("local: ioctl 0x%x (%s): handler retry protocol violated in round %u "
+				"(the table allows %u)", cmd, d->name, l->last_rounds, d->max_retries);
 			return -EIO;
 		}
 		free(in);
@@ -298,9 +269,7 @@ static ssize_t local_rw(struct vfc_local *l, int fd, void *buf, size_t len, uint
 
 	if (!f)
 		return -EBADF;
-	if (f->kind != LOCAL_DEVICE)
-		return -ESPIPE;	/* container and group files are not seekable */
-	return vfc_device_file_rw(f->device, off, buf, len, write);
+	return vfc_file_rw(f->file, off, buf, len, write);
 }
 
 ssize_t vfc_local_pread(struct vfc_local *l, int fd, void *buf, size_t len, uint64_t off)

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 
 #include "vfc-core.h"
+#include "vfc-file.h"
 
 #define VFC_MAX_IOMMU_DRIVERS 8
 
@@ -81,6 +82,14 @@ struct vfc_device_file {
 	struct vfc_device *dev;
 	unsigned int refs;			/* under core->lock */
 };
+
+/* Each kind's ioctls, the unknown-number row last (vfc-file.h). */
+extern const struct vfc_ioctl_desc vfc_container_ioctls[];
+extern const size_t vfc_container_n_ioctls;
+extern const struct vfc_ioctl_desc vfc_group_ioctls[];
+extern const size_t vfc_group_n_ioctls;
+extern const struct vfc_ioctl_desc vfc_device_ioctls[];
+extern const size_t vfc_device_n_ioctls;
 
 /* container.c */
 void vfc_container_put_locked(struct vfc_container *c);

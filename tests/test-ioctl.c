@@ -108,13 +108,6 @@ static void test_reply_info_with_caps(void **state)
 	vfc_caps_clear(&caps);
 }
 
-static void test_names(void **state)
-{
-	assert_string_equal(vfc_ioctl_name(VFIO_IOMMU_MAP_DMA, 'c'), "IOMMU_MAP_DMA");
-	assert_string_equal(vfc_ioctl_name(VFIO_IOMMU_MAP_DMA, 'd'), "DEVICE_PCI_HOT_RESET");
-	assert_string_equal(vfc_ioctl_name(0x5401, 'd'), "unknown");
-}
-
 static void test_log_prefix(void **state)
 {
 	int pipefd[2], saved = dup(2);
@@ -140,7 +133,6 @@ int main(void)
 		cmocka_unit_test(test_need),
 		cmocka_unit_test(test_caps_layout),
 		cmocka_unit_test(test_reply_info_with_caps),
-		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_log_prefix),
 	};
 	return cmocka_run_group_tests_name("ioctl", tests, NULL, NULL);
