@@ -45,6 +45,8 @@ struct vfc_preload_real {
 	ssize_t (*pread64_chk)(int fd, void *buf, size_t n, off64_t off, size_t buflen);
 	off_t (*lseek)(int fd, off_t off, int whence);
 	off64_t (*lseek64)(int fd, off64_t off, int whence);
+	void *(*mmap)(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+	void *(*mmap64)(void *addr, size_t len, int prot, int flags, int fd, off64_t off);
 };
 
 /**

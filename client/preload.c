@@ -63,6 +63,8 @@ static void resolve(void)
 	RESOLVE(pread64_chk, "__pread64_chk");
 	RESOLVE(lseek, "lseek");
 	RESOLVE(lseek64, "lseek64");
+	RESOLVE(mmap, "mmap");
+	RESOLVE(mmap64, "mmap64");
 }
 
 const struct vfc_preload_real *vfc_preload_real(void)

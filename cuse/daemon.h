@@ -97,7 +97,13 @@ struct vfc_daemon {
 	unsigned int n_nodes;
 	unsigned int major;
 	dev_t container_dev, device_dev;
-	pthread_mutex_t files_lock;	/* vfc_node.open_file */
+	pthread_mutex_t files_lock;	/* vfc_node.open_file, token_files */
+	struct vfc_cuse_file *token_files;	/* files with a channel token */
+	/* the channel (channel.c) */
+	int channel_fd, channel_stop;
+	char channel_path[108];
+	pthread_t channel_thread;
+	bool channel_running;
 	/* worker pool */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -114,6 +120,10 @@ struct vfc_cuse_file {
 	struct vfc_file *file;			/* the core's */
 	pthread_mutex_t lock;			/* pos */
 	uint64_t pos;				/* read/write position */
+	/* its channel token, once asked for; under daemon->files_lock */
+	bool has_token;
+	uint8_t token[16];
+	struct vfc_cuse_file *token_next;
 };
 
 extern const struct cuse_lowlevel_ops vfc_cuse_ops;
@@ -161,6 +171,27 @@ pid_t vfc_tgid_of(pid_t tid);
  */
 int vfc_cuse_caller_get_group(struct vfc_cuse_caller *c, int fd, struct vfc_cuse_file **ret_file,
 			      int *ret_dup);
+
+/* The channel (channel.c, include/vfc-channel-proto.h) */
+
+#define VFC_CHANNEL_MAX_CONNS 256	/* connections in all */
+#define VFC_CHANNEL_MAX_CONNS_UID 32	/* ... of one uid */
+
+/**
+ * vfc_channel_start() - listen on <rundir>/channel (mode 0666) and serve it
+ * on a thread of its own.
+ * Return: 0, or -errno of the socket (logged).
+ */
+int vfc_channel_start(struct vfc_daemon *d);
+/** vfc_channel_stop() - end the thread, close every connection, remove the socket. */
+void vfc_channel_stop(struct vfc_daemon *d);
+/**
+ * vfc_channel_token() - the channel token of device-node file @f, made on
+ * first use. Return: 0, -EOPNOTSUPP (no channel), or getrandom's errno.
+ */
+int vfc_channel_token(struct vfc_daemon *d, struct vfc_cuse_file *f, uint8_t ret_token[16]);
+/** vfc_channel_forget() - @f goes: its token names nothing any more. */
+void vfc_channel_forget(struct vfc_daemon *d, struct vfc_cuse_file *f);
 
 /* Service manager and sysfs view (notify.c, sysfs.c) */
 

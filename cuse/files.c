@@ -9,6 +9,7 @@
  * The private protocol of vfc-cuse-proto.h (DEVICE_OPEN, RW, IDENTIFY) is
  * served here too.
  */
+#include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -87,6 +88,7 @@ static void op_release(fuse_req_t req, struct fuse_file_info *fi)
 	struct vfc_cuse_file *f = (struct vfc_cuse_file *)(uintptr_t)fi->fh;
 
 	group_file_forget(f);
+	vfc_channel_forget(f->node->daemon, f);
 	vfc_file_release(f->file);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
@@ -224,6 +226,29 @@ static void file_rw(struct vfc_cuse_file *f, fuse_req_t req, void *arg, const vo
 		fuse_reply_ioctl(req, (int)n, xfer_buf, (size_t)n);
 }
 
+/* VFC_CUSE_CHANNEL_TOKEN: this file's name on the channel. */
+static void file_channel_token(struct vfc_cuse_file *f, fuse_req_t req, void *arg,
+			       size_t out_bufsz)
+{
+	struct vfc_daemon *d = f->node->daemon;
+	struct vfc_cuse_channel_token t = { 0 };
+	int r;
+
+	if (out_bufsz < sizeof(t)) {
+		struct iovec iov = { arg, sizeof(t) };
+
+		fuse_reply_ioctl_retry(req, NULL, 0, &iov, 1);
+		return;
+	}
+	r = vfc_channel_token(d, f, t.token);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	snprintf(t.path, sizeof(t.path), "%s", d->channel_path);
+	fuse_reply_ioctl(req, 0, &t, sizeof(t));
+}
+
 /* VFC_CUSE_IDENTIFY: only for the daemon itself. */
 static void file_identify(struct vfc_cuse_file *f, fuse_req_t req, void *arg, size_t out_bufsz)
 {
@@ -275,6 +300,13 @@ static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *
 			return;
 		}
 		file_device_open(f, req, arg, in_buf, in_bufsz);
+		return;
+	case VFC_CUSE_CHANNEL_TOKEN:
+		if (f->node->kind != VFC_NODE_DEVICE) {
+			fuse_reply_err(req, ENOTTY);
+			return;
+		}
+		file_channel_token(f, req, arg, out_bufsz);
 		return;
 	case VFC_CUSE_DEVICE_RW:
 		if (f->node->kind != VFC_NODE_DEVICE) {

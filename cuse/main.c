@@ -177,6 +177,8 @@ int main(int argc, char **argv)
 		r = vfc_backends_setup(&d);
 	if (r >= 0)
 		r = vfc_sysfs_view_write(&d);
+	if (r >= 0 && vfc_channel_start(&d) < 0)
+		vfc_warn("vfio-cused: no channel: BAR mmap is not offered");
 	if (r >= 0 && cfg.user)
 		r = drop_privileges(&cfg);
 	if (r < 0) {
@@ -193,6 +195,7 @@ int main(int argc, char **argv)
 
 	vfc_sd_notify("STOPPING=1");
 	vfc_notice("vfio-cused: stopping");
+	vfc_channel_stop(&d);
 	vfc_nodes_destroy(&d);
 	if (d.priv != vfc_priv_direct())
 		d.priv = vfc_priv_helper_free(d.priv);

@@ -90,6 +90,13 @@ struct vfc_iommu_ops {
  *            The device dup()s the fds it keeps. For DATA_BOOL, @count
  *            bytes. Return 0 or -errno (-ENOTTY for an action the index
  *            does not support).
+ * @region_mmap: optional; the file behind a mappable region. Called only
+ *               for a region whose get_region_info flags carry MMAP, with
+ *               a page-aligned range inside it (the core has checked it as
+ *               vfio_pci_core_mmap() does). Return 0 with a new O_CLOEXEC
+ *               fd in *@ret_fd, owned by the caller, that maps the range
+ *               at *@ret_off with MAP_SHARED; or -errno. Without it, the
+ *               core never offers MMAP.
  * @reset: NULL when the device cannot reset (VFIO_DEVICE_RESET: EINVAL).
  * @match: optional; decide whether @buf names the device. Return 1, 0, or
  *         -errno. Without it the name must be equal.
@@ -105,6 +112,8 @@ struct vfc_device_ops {
 	int (*get_irq_info)(void *priv, struct vfio_irq_info *info);
 	int (*set_irqs)(void *priv, uint32_t flags, unsigned int index,
 			unsigned int start, unsigned int count, const void *data);
+	int (*region_mmap)(void *priv, unsigned int index, uint64_t off, uint64_t len,
+			   int *ret_fd, uint64_t *ret_off);
 	int (*reset)(void *priv);
 	int (*match)(struct vfc_device *dev, const char *buf);
 };

@@ -133,6 +133,20 @@ struct vfc_group *vfc_group_file_group(struct vfc_group_file *gf);
 
 /* Device files: from GROUP_GET_DEVICE_FD. */
 
+/**
+ * vfc_device_file_mmap() - mmap() of a device fd, as vfio_pci_core_mmap()
+ * judges it (vfc_file_mmap()).
+ * @off: the file offset: a region's reported offset plus the offset in it.
+ * @len: bytes.
+ * @shared: MAP_SHARED was asked for.
+ * @ret_fd: a new fd to map instead, owned by the caller.
+ * @ret_off: the offset to map it at.
+ * Return: 0; -EINVAL (empty, not page-aligned, not shared, a region that
+ * is not mappable, or a range past it), or the device's errno.
+ */
+int vfc_device_file_mmap(struct vfc_device_file *df, uint64_t off, uint64_t len, bool shared,
+			 int *ret_fd, uint64_t *ret_off);
+
 struct vfc_device_file *vfc_device_file_ref(struct vfc_device_file *df);
 /** vfc_device_file_unref() - the last reference closes the device. Return: NULL. */
 struct vfc_device_file *vfc_device_file_unref(struct vfc_device_file *df);

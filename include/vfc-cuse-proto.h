@@ -85,3 +85,15 @@ struct vfc_cuse_identity {
 #define VFC_CUSE_KIND_GROUP 2
 #define VFC_CUSE_KIND_DEVICE 3
 #define VFC_CUSE_IDENTIFY _IOR(VFC_CUSE_MAGIC, 3, struct vfc_cuse_identity)
+
+/*
+ * VFC_CUSE_CHANNEL_TOKEN, on a device file: the token that names this very
+ * file on the daemon's channel (vfc-channel-proto.h), and the channel's
+ * path. The same token for the file's life.
+ */
+struct vfc_cuse_channel_token {
+	uint8_t token[16];
+	char path[108];		/* NUL-terminated */
+	uint32_t reserved;
+};
+#define VFC_CUSE_CHANNEL_TOKEN _IOR(VFC_CUSE_MAGIC, 5, struct vfc_cuse_channel_token)

@@ -97,7 +97,8 @@ int vfc_file_open_group(struct vfc_core *core, unsigned int id, struct vfc_file 
 int vfc_file_new_device(struct vfc_device_file *df, struct vfc_file **ret_file);
 
 /**
- * vfc_file_release() - the last close: give everything back. NULL is fine.
+ * vfc_file_release() - drop a reference (the transport's, at its last
+ * close); the last gives everything back. NULL is fine.
  * Return: NULL.
  */
 struct vfc_file *vfc_file_release(struct vfc_file *f);
@@ -123,6 +124,20 @@ int vfc_file_ioctl(struct vfc_file *f, struct vfc_ioctl *io);
  * device file), -ESPIPE (containers and groups are not seekable).
  */
 ssize_t vfc_file_rw(struct vfc_file *f, uint64_t off, void *buf, size_t len, bool write);
+
+/**
+ * vfc_file_mmap() - what mmap(len, MAP_SHARED or not, fd, @off) of the file
+ * maps: a file a transport hands the caller to map instead.
+ * Return: 0 with a new fd in *@ret_fd (the caller owns it) and its offset
+ * in *@ret_off; -ENODEV for containers and groups (the kernel's VFIO files
+ * have no mmap there), -EINVAL on an unbound device file, or
+ * vfc_device_file_mmap()'s errno.
+ */
+int vfc_file_mmap(struct vfc_file *f, uint64_t off, uint64_t len, bool shared, int *ret_fd,
+		  uint64_t *ret_off);
+
+/** vfc_file_ref() - another reference; the file lives until the last unref. */
+struct vfc_file *vfc_file_ref(struct vfc_file *f);
 
 enum vfc_file_kind vfc_file_kind(const struct vfc_file *f);
 /** vfc_file_id() - a number unique among the core's files, for logs and traces. */

@@ -221,8 +221,10 @@ static int device_ioctl_get_region_info(struct vfc_device *dev, struct vfc_ioctl
 		vfc_caps_clear(&caps);
 		return r;
 	}
-	/* The transport cannot map: never offer MMAP. */
-	info.flags &= ~(uint32_t)(VFIO_REGION_INFO_FLAG_MMAP | VFIO_REGION_INFO_FLAG_CAPS);
+	/* MMAP only where the device can hand out a file to map. */
+	info.flags &= ~(uint32_t)VFIO_REGION_INFO_FLAG_CAPS;
+	if (!dev->ops->region_mmap)
+		info.flags &= ~(uint32_t)VFIO_REGION_INFO_FLAG_MMAP;
 	r = vfc_reply_info_with_caps(io, &info, sizeof(info), minsz, &info.flags,
 				     VFIO_REGION_INFO_FLAG_CAPS, &info.cap_offset, &caps);
 	vfc_caps_clear(&caps);
@@ -471,6 +473,47 @@ const struct vfc_ioctl_desc vfc_device_ioctls[] = {
 };
 const size_t vfc_device_n_ioctls = VFC_ARRAY_SIZE(vfc_device_ioctls);
 #undef ROW
+
+int vfc_device_file_mmap(struct vfc_device_file *df, uint64_t off, uint64_t len, bool shared,
+			 int *ret_fd, uint64_t *ret_off)
+{
+	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	struct vfc_device *dev = df->dev;
+	unsigned int index = VFC_REGION_INDEX(off);
+	struct vfio_region_info info = { .argsz = sizeof(info), .index = index };
+	struct vfc_caps caps = { 0 };
+	uint64_t start = off & VFC_REGION_MASK, phys_len;
+	int r;
+
+	/* mmap(2)'s own checks come first, then vfio_pci_core_mmap()'s. */
+	if (!len || off % page) {
+		vfc_info("device \"%s\": mmap at 0x%llx, %llu bytes: %s", dev->name,
+			 (unsigned long long)off, (unsigned long long)len,
+			 len ? "offset not page-aligned" : "empty");
+		return -EINVAL;
+	}
+	if (index >= dev->info.num_regions || !shared || index >= VFIO_PCI_ROM_REGION_INDEX ||
+	    !dev->ops->region_mmap) {
+		vfc_info("device \"%s\": mmap of region %u: %s", dev->name, index,
+			 !shared ? "not MAP_SHARED" : "not a mappable region");
+		return -EINVAL;
+	}
+	info.offset = VFC_REGION_OFFSET(index);
+	r = dev->ops->get_region_info(dev->priv, &info, &caps);
+	vfc_caps_clear(&caps);
+	if (r < 0 || !(info.flags & VFIO_REGION_INFO_FLAG_MMAP)) {
+		vfc_info("device \"%s\": mmap of region %u: not mappable", dev->name, index);
+		return -EINVAL;
+	}
+	phys_len = (info.size + page - 1) / page * page;
+	if (len > phys_len || start > phys_len - len) {
+		vfc_info("device \"%s\": mmap of region %u at 0x%llx, %llu bytes: past its %llu",
+			 dev->name, index, (unsigned long long)start, (unsigned long long)len,
+			 (unsigned long long)phys_len);
+		return -EINVAL;
+	}
+	return dev->ops->region_mmap(dev->priv, index, start, len, ret_fd, ret_off);
+}
 
 ssize_t vfc_device_file_rw(struct vfc_device_file *df, uint64_t off, void *buf, size_t len,
 			   bool write)

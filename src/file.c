@@ -16,6 +16,7 @@
 struct vfc_file {
 	enum vfc_file_kind kind;
 	uint64_t id;
+	_Atomic unsigned int refs;
 	struct vfc_container *container;	/* VFC_FILE_CONTAINER */
 	struct vfc_group_file *group;		/* VFC_FILE_GROUP */
 	pthread_mutex_t lock;			/* device */
@@ -54,6 +55,7 @@ static int file_new(enum vfc_file_kind kind, struct vfc_file **ret)
 		return -ENOMEM;
 	f->kind = kind;
 	f->id = atomic_fetch_add(&next_id, 1);
+	f->refs = 1;
 	pthread_mutex_init(&f->lock, NULL);
 	*ret = f;
 	return 0;
@@ -109,9 +111,15 @@ int vfc_file_new_device(struct vfc_device_file *df, struct vfc_file **ret_file)
 	return 0;
 }
 
+struct vfc_file *vfc_file_ref(struct vfc_file *f)
+{
+	atomic_fetch_add(&f->refs, 1);
+	return f;
+}
+
 struct vfc_file *vfc_file_release(struct vfc_file *f)
 {
-	if (!f)
+	if (!f || atomic_fetch_sub(&f->refs, 1) != 1)
 		return NULL;
 	vfc_container_unref(f->container);
 	vfc_group_close(f->group);
@@ -184,6 +192,19 @@ ssize_t vfc_file_rw(struct vfc_file *f, uint64_t off, void *buf, size_t len, boo
 	if (!df)
 		return -EINVAL;
 	return vfc_device_file_rw(df, off, buf, len, write);
+}
+
+int vfc_file_mmap(struct vfc_file *f, uint64_t off, uint64_t len, bool shared, int *ret_fd,
+		  uint64_t *ret_off)
+{
+	struct vfc_device_file *df;
+
+	if (f->kind != VFC_FILE_DEVICE)
+		return -ENODEV;
+	df = file_device(f);
+	if (!df)
+		return -EINVAL;
+	return vfc_device_file_mmap(df, off, len, shared, ret_fd, ret_off);
 }
 
 enum vfc_file_kind vfc_file_kind(const struct vfc_file *f)

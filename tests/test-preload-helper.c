@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
@@ -615,6 +616,55 @@ static void sc_noshim_open(int argc, char **argv)
 	CHECK(count_fds() == nfds);
 }
 
+/*
+ * mmap: other fds are untouched, errno included; on a device fd the checks
+ * of mmap(2) come first, then the daemon is asked for its channel token
+ * (here /dev/null answers ENOTTY: no daemon, so ENODEV, as a file without
+ * mmap gives).
+ */
+static void sc_mmap(int argc, char **argv)
+{
+	int fd = get_cuse_fd(open_group()), plain = memfd_create("plain", MFD_CLOEXEC);
+	const struct shim_call *c;
+	void *p;
+
+	CHECK(plain >= 0 && ftruncate(plain, 4096) == 0);
+	errno = MARK;
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, plain, 0);
+	CHECK(p != MAP_FAILED && errno == MARK);
+	munmap(p, 4096);
+	p = mmap64(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(p != MAP_FAILED && errno == MARK);
+	munmap(p, 4096);
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, 12345, 0) == MAP_FAILED && errno == EBADF);
+
+	log_reset();
+	CHECK(mmap(NULL, 0, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED && errno == EINVAL);
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 512) == MAP_FAILED && errno == EINVAL);
+	CHECK(mmap(NULL, 4096, PROT_READ, 0, fd, 0) == MAP_FAILED &&
+	      errno == EINVAL);
+	CHECK(log_count() == 0);	/* refused before asking anyone */
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 1ull << 40) == MAP_FAILED &&
+	      errno == ENODEV);
+	CHECK(log_count() == 1);
+	c = log_at(0);
+	CHECK(c->cmd == VFC_CUSE_CHANNEL_TOKEN && c->fd == fd);
+	CHECK(mmap64(NULL, 4096, PROT_READ, MAP_SHARED, fd, 1ull << 40) == MAP_FAILED &&
+	      errno == ENODEV);
+	/* A read-only open cannot be mapped shared and writable: EACCES. */
+	{
+		char path[64];
+		int ro;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		ro = open(path, O_RDONLY | O_CLOEXEC);
+		CHECK(ro >= 0);
+		CHECK(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, ro, 0) == MAP_FAILED &&
+		      errno == EACCES);
+		close(ro);
+	}
+}
+
 /* For vfio-cuse-run's tests. */
 static void sc_env(int argc, char **argv)
 {
@@ -706,6 +756,7 @@ static const struct {
 	{ "getfd-fail", sc_getfd_fail, true },
 	{ "getfd-kernel", sc_getfd_kernel, true },
 	{ "getfd-open-errno", sc_getfd_open_errno, true },
+	{ "mmap", sc_mmap, true },
 	{ "getfd-nonode", sc_getfd_nonode, true },
 	{ "getfd-open-fails", sc_getfd_open_fails, true },
 	{ "getfd-threads", sc_getfd_threads, true },

@@ -88,6 +88,7 @@ SHIM_TEST(test_rw_other, "rw-other", NULL)
 SHIM_TEST(test_rw_nonode, "rw-nonode", NODE_NONE, NULL)
 SHIM_TEST(test_fork, "fork", NULL)
 SHIM_TEST(test_lseek, "lseek", NULL)
+SHIM_TEST(test_mmap, "mmap", NULL)
 
 /*
  * A node that is no character device names no daemon: the group fd is not
@@ -179,6 +180,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_getfd_nonode_notdir),
 		cmocka_unit_test(test_getfd_open_fails),
 		cmocka_unit_test(test_getfd_threads),
+		cmocka_unit_test(test_mmap),
 		cmocka_unit_test(test_passthrough),
 		cmocka_unit_test(test_debug),
 		cmocka_unit_test(test_rw_basic),

@@ -2,13 +2,13 @@
 # Runs INSIDE the test VM (tests/vm/e2e-daemon.sh boots it): vfio-cused
 # with emulated edu devices, then the end-to-end tests against it.
 # Usage: guest-daemon.sh BUILD_DIR RESULTS_DIR SOURCE_DIR [TEST...]
-# Tests: flow compare perms death hostile qemu taken bench, then the kernel
+# Tests: flow compare perms death hostile mmap qemu taken bench, then the kernel
 # backend's: kflow kcompare kprivate kdeath kviable, and unprivileged daemons:
 # user kuser (default: all).
 set -u
 B=$1 R=$2 S=$3
 shift 3
-TESTS=${*:-flow compare perms death hostile qemu taken bench kflow kcompare kprivate kdeath kviable user kuser}
+TESTS=${*:-flow compare perms death hostile mmap qemu taken bench kflow kcompare kprivate kdeath kviable user kuser}
 CUSED=$B/cuse/vfio-cused
 RUN=$B/client/vfio-cuse-run
 CLIENT=$B/tests/vm/client/vfio-e2e-client
@@ -33,6 +33,7 @@ start_daemon() {
 		--device 0000:06:0d.0,group=26,model=edu \
 		--group 26,owner=$USER_OK,mode=0600 \
 		--device 0000:06:0e.0,group=27,model=edu,options=reset=off:bar_rw64=off \
+		--device 0000:06:10.0,group=29,model=pcitest \
 		2>"$R/daemon.log" &
 	DAEMON=$!
 	i=0
@@ -209,6 +210,18 @@ test_hostile() {
 	else
 		bad "after the attack, the next client fails"
 		grep FAIL "$R/stall-after.txt" | head -3
+	fi
+}
+
+# BAR mmap through the channel: pcitest's BAR2 (RAM) shared both ways with
+# the trapped path, and the kernel's errors for everything else.
+test_mmap() {
+	if "$RUN" --dev-prefix $PREFIX --sysfs-view -- "$B/tests/vm/client/vfio-bar-mmap" \
+		/dev/vfio 29 0000:06:10.0 >"$R/mmap.txt" 2>&1; then
+		ok "BAR mmap of pcitest: $(grep -c '^ok:' "$R/mmap.txt") checks"
+	else
+		bad "BAR mmap of pcitest"
+		grep -v '^ok:' "$R/mmap.txt" | head -10
 	fi
 }
 

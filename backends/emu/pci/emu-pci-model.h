@@ -31,11 +31,17 @@ enum vfc_emu_bar_type {
  * @type: enum vfc_emu_bar_type.
  * @prefetch: memory BARs only.
  * @size: a power of two; memory at least 16 bytes, I/O 4 to 256 bytes.
+ * @mappable: plain RAM that the client may mmap (memory BARs of at least a
+ *            page): the framework keeps it in shared memory (a memfd),
+ *            serves reads and writes itself, and clears it at reset. The
+ *            model's bar_read/bar_write are not called for it; it reaches
+ *            the bytes with vfc_emu_pci_bar_mem().
  */
 struct vfc_emu_pci_bar {
 	uint8_t type;
 	bool prefetch;
 	uint64_t size;
+	bool mappable;
 };
 
 /* Most timers a model may add. */
@@ -100,6 +106,12 @@ struct vfc_emu_pci_model {
 	void (*bar_write)(struct vfc_emu_pci *pci, unsigned int bar, uint64_t off, uint64_t val,
 			  unsigned int size);
 };
+
+/**
+ * vfc_emu_pci_bar_mem() - the bytes of a mappable BAR, as the daemon sees
+ * them; the client's mapping shares them. NULL for other BARs.
+ */
+uint8_t *vfc_emu_pci_bar_mem(struct vfc_emu_pci *pci, unsigned int bar);
 
 /** vfc_emu_pci_priv() - the model state (@priv_size zeroed bytes). */
 void *vfc_emu_pci_priv(struct vfc_emu_pci *pci);

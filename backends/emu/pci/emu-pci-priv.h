@@ -48,6 +48,8 @@ struct vfc_emu_pci {
 
 	/* layout, fixed after creation */
 	uint64_t bar_addr[6]; /* "host firmware" addresses */
+	int bar_memfd[6];     /* mappable BARs: their shared memory, else -1 */
+	uint8_t *bar_mem[6];  /* ... mapped here */
 	uint8_t msi_pos, msi_len;
 	uint8_t msix_pos;
 	uint32_t msix_table_size; /* bytes: vectors * 16 */

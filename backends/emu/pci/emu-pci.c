@@ -11,8 +11,12 @@
  * mmap). There is no expansion ROM and no VGA.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <linux/pci_regs.h>
 
 #include "emu-pci-priv.h"
@@ -162,6 +166,11 @@ static int model_check(const struct vfc_emu_pci_model *m)
 		default:
 			return -EINVAL;
 		}
+		/* Mappable: RAM of whole pages, with no MSI-X structure in it. */
+		if (b->mappable && (b->type == VFC_EMU_BAR_IO || b->type == VFC_EMU_BAR_NONE ||
+				    b->size < (uint64_t)sysconf(_SC_PAGESIZE) ||
+				    (m->msix_vectors && m->msix_bar == i)))
+			return -EINVAL;
 	}
 	if (m->msi_vectors && (!is_pow2(m->msi_vectors) || m->msi_vectors > 32))
 		return -EINVAL;
@@ -221,12 +230,53 @@ static void assign_bars(struct vfc_emu_pci *pci)
 	}
 }
 
+static size_t bar_mem_size(const struct vfc_emu_pci *pci, unsigned int bar)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (pci->model->bars[bar].size + page - 1) / page * page;
+}
+
+/* Shared memory for each mappable BAR. */
+static int bars_map(struct vfc_emu_pci *pci)
+{
+	for (unsigned int i = 0; i < 6; i++) {
+		char name[32];
+		void *p;
+
+		if (!pci->model->bars[i].mappable)
+			continue;
+		snprintf(name, sizeof(name), "vfc-%s-bar%u", pci->model->name, i);
+		pci->bar_memfd[i] = memfd_create(name, MFD_CLOEXEC);
+		if (pci->bar_memfd[i] < 0 ||
+		    ftruncate(pci->bar_memfd[i], (off_t)bar_mem_size(pci, i)) < 0)
+			return -errno;
+		p = mmap(NULL, bar_mem_size(pci, i), PROT_READ | PROT_WRITE, MAP_SHARED,
+			 pci->bar_memfd[i], 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		pci->bar_mem[i] = p;
+	}
+	return 0;
+}
+
+uint8_t *vfc_emu_pci_bar_mem(struct vfc_emu_pci *pci, unsigned int bar)
+{
+	return bar < 6 ? pci->bar_mem[bar] : NULL;
+}
+
 struct vfc_emu_pci *vfc_emu_pci_free(struct vfc_emu_pci *pci)
 {
 	if (!pci)
 		return NULL;
 	vfc_emu_pci_thread_stop(pci);
 	vfc_emu_pci_irq_free(pci);
+	for (unsigned int i = 0; i < 6; i++) {
+		if (pci->bar_mem[i])
+			munmap(pci->bar_mem[i], bar_mem_size(pci, i));
+		if (pci->bar_memfd[i] >= 0)
+			close(pci->bar_memfd[i]);
+	}
 	if (pci->model->destroy && pci->priv)
 		pci->model->destroy(pci);
 	free(pci->priv);
@@ -254,6 +304,11 @@ int vfc_emu_pci_new(const struct vfc_emu_pci_model *model, const char *options,
 	pci->model = model;
 	pthread_mutex_init(&pci->lock, NULL);
 	pci->epfd = pci->wakefd = pci->timerfd = -1;
+	for (unsigned int i = 0; i < 6; i++)
+		pci->bar_memfd[i] = -1;
+	r = bars_map(pci);
+	if (r < 0)
+		return r;
 	pci->reset_works = true;
 	pci->io_max = 8;
 	pci->msix_dyn = true;
@@ -333,6 +388,9 @@ static void device_reset(struct vfc_emu_pci *pci)
 	pci->epoch++;
 	vfc_emu_pci_set_irq(pci, false);
 	vfc_emu_pci_config_reset(pci);
+	for (unsigned int i = 0; i < 6; i++)
+		if (pci->bar_mem[i])
+			memset(pci->bar_mem[i], 0, pci->model->bars[i].size);
 	if (pci->model->reset)
 		pci->model->reset(pci);
 }
@@ -396,6 +454,8 @@ static int emu_get_region_info(void *priv, struct vfio_region_info *info, struct
 		info->size = b->type == VFC_EMU_BAR_NONE ? 0 : b->size;
 		info->flags = info->size ? VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE
 					 : 0;
+		if (pci->bar_mem[info->index])
+			info->flags |= VFIO_REGION_INFO_FLAG_MMAP;
 		return 0;
 	}
 	case VFIO_PCI_ROM_REGION_INDEX:
@@ -426,6 +486,14 @@ static void bar_access(struct vfc_emu_pci *pci, unsigned int bar, uint64_t off, 
 		       unsigned int size, bool write)
 {
 	const struct vfc_emu_pci_model *m = pci->model;
+
+	if (pci->bar_mem[bar]) {	/* shared with the client's mappings */
+		if (write)
+			memcpy(pci->bar_mem[bar] + off, buf, size);
+		else
+			memcpy(buf, pci->bar_mem[bar] + off, size);
+		return;
+	}
 
 	if (m->msix_vectors && bar == m->msix_bar && off >= m->msix_pba_offset &&
 	    off < m->msix_pba_offset + pci->msix_pba_size) {
@@ -538,6 +606,23 @@ static int emu_set_irqs(void *priv, uint32_t flags, unsigned int index, unsigned
 	return r;
 }
 
+/* The memfd behind a mappable BAR; the core has checked the range. */
+static int emu_region_mmap(void *priv, unsigned int index, uint64_t off, uint64_t len,
+			   int *ret_fd, uint64_t *ret_off)
+{
+	struct vfc_emu_pci *pci = priv;
+	int fd;
+
+	if (index >= 6 || pci->bar_memfd[index] < 0)
+		return -EINVAL;
+	fd = fcntl(pci->bar_memfd[index], F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	*ret_fd = fd;
+	*ret_off = off;
+	return 0;
+}
+
 /* pci_try_reset_function(): config space survives, as do the eventfds. */
 static int emu_reset(void *priv)
 {
@@ -557,6 +642,7 @@ static const struct vfc_device_ops emu_ops = {
 	.region_rw = emu_region_rw,
 	.get_irq_info = emu_get_irq_info,
 	.set_irqs = emu_set_irqs,
+	.region_mmap = emu_region_mmap,
 	.reset = emu_reset,
 	.match = vfc_device_match_pci,
 };
@@ -569,6 +655,7 @@ static const struct vfc_device_ops emu_ops_noreset = {
 	.region_rw = emu_region_rw,
 	.get_irq_info = emu_get_irq_info,
 	.set_irqs = emu_set_irqs,
+	.region_mmap = emu_region_mmap,
 	.reset = NULL,
 	.match = vfc_device_match_pci,
 };

@@ -72,7 +72,6 @@ struct pcitest {
 	uint32_t crc_table[256];
 	uint64_t rng;
 	uint8_t regs[PT_REGS];
-	uint8_t data[PT_DATA_SIZE];
 };
 
 static uint32_t reg32(const struct pcitest *pt, unsigned int off)
@@ -243,15 +242,10 @@ static uint64_t pt_read(struct vfc_emu_pci *pci, unsigned int bar, uint64_t off,
 	size_t limit;
 	uint64_t v = 0;
 
-	if (bar == 0) {
-		src = pt->regs;
-		limit = PT_REGS;
-	} else if (bar == 2) {
-		src = pt->data;
-		limit = PT_DATA_SIZE;
-	} else {
-		return 0;
-	}
+	if (bar != 0)
+		return 0;	/* BAR2 is the framework's (mappable); BAR4 MSI-X */
+	src = pt->regs;
+	limit = PT_REGS;
 	for (unsigned int i = 0; i < size; i++)
 		if (off + i < limit)
 			v |= (uint64_t)src[off + i] << (8 * i);
@@ -264,11 +258,6 @@ static void pt_write(struct vfc_emu_pci *pci, unsigned int bar, uint64_t off, ui
 	struct pcitest *pt = vfc_emu_pci_priv(pci);
 	bool command = false;
 
-	if (bar == 2) {
-		for (unsigned int i = 0; i < size; i++)
-			pt->data[off + i] = (uint8_t)(val >> (8 * i));
-		return;
-	}
 	if (bar != 0)
 		return;
 	for (unsigned int i = 0; i < size; i++) {
@@ -288,7 +277,6 @@ static void pt_reset(struct vfc_emu_pci *pci)
 	struct pcitest *pt = vfc_emu_pci_priv(pci);
 
 	memset(pt->regs, 0, sizeof(pt->regs));
-	memset(pt->data, 0, sizeof(pt->data));
 	reg_set32(pt, PT_CAPS, CAP_UNALIGNED_ACCESS | CAP_MSI | CAP_MSIX | CAP_INTX);
 	pt->rng = 0x7e57c0de5eedull;
 }
@@ -331,7 +319,8 @@ const struct vfc_emu_pci_model vfc_emu_pcitest_model = {
 	.interrupt_pin = 1,
 	.bars = {
 		[0] = { .type = VFC_EMU_BAR_MEM32, .size = 4096 },
-		[2] = { .type = VFC_EMU_BAR_MEM64, .prefetch = true, .size = PT_DATA_SIZE },
+		[2] = { .type = VFC_EMU_BAR_MEM64, .prefetch = true, .size = PT_DATA_SIZE,
+			.mappable = true },
 		[4] = { .type = VFC_EMU_BAR_MEM32, .size = 4096 },
 	},
 	.msi_vectors = 4,

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The channel (include/vfc-channel-proto.h): a SOCK_SEQPACKET socket in the
+ * rundir, served on a thread of its own, for what CUSE cannot carry. A
+ * request names a device file by the token that only an ioctl on that file
+ * yields. The thread never waits on a client: sockets are non-blocking, a
+ * reply that does not fit ends the connection, and nothing here issues a
+ * request to our own nodes. It only sends fds, never takes any.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "vfc-channel-proto.h"
+#include "vfc-log.h"
+#include "vfc-macro.h"
+
+struct conn {
+	int fd;
+	uid_t uid;
+	pid_t pid;
+};
+
+int vfc_channel_token(struct vfc_daemon *d, struct vfc_cuse_file *f, uint8_t ret_token[16])
+{
+	int r = 0;
+
+	if (!d->channel_running)
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&d->files_lock);
+	if (!f->has_token) {
+		if (getrandom(f->token, sizeof(f->token), 0) != (ssize_t)sizeof(f->token)) {
+			r = -EIO;
+		} else {
+			f->has_token = true;
+			f->token_next = d->token_files;
+			d->token_files = f;
+		}
+	}
+	if (r == 0)
+		memcpy(ret_token, f->token, sizeof(f->token));
+	pthread_mutex_unlock(&d->files_lock);
+	return r;
+}
+
+void vfc_channel_forget(struct vfc_daemon *d, struct vfc_cuse_file *f)
+{
+	pthread_mutex_lock(&d->files_lock);
+	if (f->has_token)
+		for (struct vfc_cuse_file **pp = &d->token_files; *pp; pp = &(*pp)->token_next)
+			if (*pp == f) {
+				*pp = f->token_next;
+				break;
+			}
+	f->has_token = false;
+	pthread_mutex_unlock(&d->files_lock);
+}
+
+/* The core file behind @token, with a new reference, or NULL. */
+static struct vfc_file *token_lookup(struct vfc_daemon *d, const uint8_t token[16])
+{
+	struct vfc_file *file = NULL;
+	uint8_t diff;
+
+	pthread_mutex_lock(&d->files_lock);
+	for (struct vfc_cuse_file *f = d->token_files; f && !file; f = f->token_next) {
+		diff = 0;
+		for (unsigned int i = 0; i < VFC_CHANNEL_TOKEN_SIZE; i++)	/* no early exit */
+			diff |= f->token[i] ^ token[i];
+		if (!diff)
+			file = vfc_file_ref(f->file);
+	}
+	pthread_mutex_unlock(&d->files_lock);
+	return file;
+}
+
+static int reply(struct conn *c, int32_t status, uint64_t offset, int fd)
+{
+	struct vfc_channel_reply rep = { .status = status, .offset = offset };
+	struct iovec iov = { .iov_base = &rep, .iov_len = sizeof(rep) };
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } cm;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		memset(&cm, 0, sizeof(cm));
+		cm.h = (struct cmsghdr){ .cmsg_len = CMSG_LEN(sizeof(int)), .cmsg_level = SOL_SOCKET,
+					 .cmsg_type = SCM_RIGHTS };
+		memcpy(CMSG_DATA(&cm.h), &fd, sizeof(fd));
+		mh.msg_control = &cm;
+		mh.msg_controllen = sizeof(cm);
+	}
+	return sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(rep) ? 0 : -EIO;
+}
+
+static int serve_mmap(struct vfc_daemon *d, struct conn *c, const struct vfc_channel_mmap *m)
+{
+	struct vfc_file *file;
+	uint64_t off = 0;
+	int fd = -1, r;
+
+	file = token_lookup(d, m->token);
+	if (!file) {
+		vfc_info("channel: client %d (uid %u): MMAP with a token of no open file", c->pid,
+			 c->uid);
+		return reply(c, -EBADF, 0, -1);
+	}
+	r = vfc_file_mmap(file, m->offset, m->length, m->flags & MAP_SHARED, &fd, &off);
+	vfc_file_release(file);
+	if (r < 0)
+		return reply(c, r, 0, -1);
+	r = reply(c, 0, off, fd);
+	close(fd);	/* a dup of the device's memory or the kernel's file: no flush */
+	return r;
+}
+
+/* One message. Return: 0 to keep the connection, -1 to end it. */
+static int serve(struct vfc_daemon *d, struct conn *c)
+{
+	union {
+		struct vfc_channel_hdr hdr;
+		struct vfc_channel_mmap mmap;
+		uint8_t raw[sizeof(struct vfc_channel_mmap) + 1];
+	} m = { 0 };
+	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0)
+		return -1;	/* the client closed it */
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		vfc_info("channel: client %d (uid %u): a message %s", c->pid, c->uid,
+			 mh.msg_flags & MSG_CTRUNC ? "carrying fds (dropped)" : "too long");
+		return reply(c, -EINVAL, 0, -1);
+	}
+	if ((size_t)n < sizeof(m.hdr) || m.hdr.reserved || m.hdr.op != VFC_CHANNEL_MMAP ||
+	    (size_t)n != sizeof(m.mmap)) {
+		vfc_info("channel: client %d (uid %u): malformed message: op %u, %zd bytes", c->pid,
+			 c->uid, (size_t)n >= sizeof(m.hdr) ? m.hdr.op : 0, n);
+		return reply(c, -EINVAL, 0, -1);
+	}
+	return serve_mmap(d, c, &m.mmap);
+}
+
+static unsigned int conns_of(const struct conn *conns, unsigned int n, uid_t uid)
+{
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		k += conns[i].uid == uid;
+	return k;
+}
+
+static void accept_one(struct vfc_daemon *d, struct conn *conns, unsigned int *n)
+{
+	struct ucred cred = { 0 };
+	socklen_t len = sizeof(cred);
+	int fd = accept4(d->channel_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		close(fd);
+		return;
+	}
+	if (*n >= VFC_CHANNEL_MAX_CONNS ||
+	    conns_of(conns, *n, cred.uid) >= VFC_CHANNEL_MAX_CONNS_UID) {
+		vfc_warn("channel: client %d (uid %u): refused: too many connections", cred.pid,
+			 cred.uid);
+		close(fd);
+		return;
+	}
+	conns[(*n)++] = (struct conn){ .fd = fd, .uid = cred.uid, .pid = cred.pid };
+}
+
+static void *channel_main(void *arg)
+{
+	static struct conn conns[VFC_CHANNEL_MAX_CONNS];
+	static struct pollfd pfds[VFC_CHANNEL_MAX_CONNS + 2];
+	struct vfc_daemon *d = arg;
+	unsigned int n = 0;
+
+	for (;;) {
+		pfds[0] = (struct pollfd){ .fd = d->channel_stop, .events = POLLIN };
+		pfds[1] = (struct pollfd){ .fd = d->channel_fd, .events = POLLIN };
+		for (unsigned int i = 0; i < n; i++)
+			pfds[2 + i] = (struct pollfd){ .fd = conns[i].fd, .events = POLLIN };
+		if (poll(pfds, 2 + n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfds[0].revents)
+			break;
+		for (unsigned int i = n; i-- > 0;) {
+			if (!pfds[2 + i].revents)
+				continue;
+			if (serve(d, &conns[i]) < 0) {
+				close(conns[i].fd);
+				conns[i] = conns[--n];
+			}
+		}
+		if (pfds[1].revents & POLLIN)
+			accept_one(d, conns, &n);
+	}
+	for (unsigned int i = 0; i < n; i++)
+		close(conns[i].fd);
+	return NULL;
+}
+
+int vfc_channel_start(struct vfc_daemon *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int r;
+
+	d->channel_fd = d->channel_stop = -1;
+	if ((size_t)snprintf(d->channel_path, sizeof(d->channel_path), "%s/channel",
+			     d->cfg->rundir) >= sizeof(sa.sun_path)) {
+		vfc_err("channel: rundir \"%s\" is too long for a socket path", d->cfg->rundir);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, d->channel_path, strlen(d->channel_path) + 1);
+	d->channel_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	d->channel_stop = eventfd(0, EFD_CLOEXEC);
+	if (d->channel_fd < 0 || d->channel_stop < 0)
+		goto fail;
+	mkdir(d->cfg->rundir, 0755);
+	unlink(d->channel_path);	/* a previous daemon's */
+	if (bind(d->channel_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(d->channel_path, 0666) < 0 || listen(d->channel_fd, 64) < 0)
+		goto fail;
+	r = -pthread_create(&d->channel_thread, NULL, channel_main, d);
+	if (r < 0) {
+		errno = -r;
+		goto fail;
+	}
+	d->channel_running = true;
+	vfc_info("channel: %s", d->channel_path);
+	return 0;
+
+fail:
+	r = -errno;
+	vfc_err("channel: cannot serve %s: %s", d->channel_path, strerror(-r));
+	if (d->channel_fd >= 0)
+		close(d->channel_fd);
+	if (d->channel_stop >= 0)
+		close(d->channel_stop);
+	d->channel_fd = d->channel_stop = -1;
+	return r;
+}
+
+void vfc_channel_stop(struct vfc_daemon *d)
+{
+	uint64_t one = 1;
+
+	if (!d->channel_running)
+		return;
+	if (write(d->channel_stop, &one, sizeof(one)) != sizeof(one))
+		vfc_warn("channel: cannot stop its thread");
+	pthread_join(d->channel_thread, NULL);
+	close(d->channel_fd);
+	close(d->channel_stop);
+	unlink(d->channel_path);
+	d->channel_running = false;
+}
