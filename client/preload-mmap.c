@@ -23,15 +23,10 @@
 #include "vfc-channel-proto.h"
 #include "vfc-cuse-proto.h"
 
-/* One request on a fresh connection. Return: the fd to map, or -errno. */
-static int ask_daemon(int fd, uint64_t off, uint64_t len, int prot, int flags,
-		      uint64_t *ret_off)
+int vfc_preload_channel(int fd, void *msg, size_t len, uint64_t *ret_off)
 {
 	const struct vfc_preload_real *r = vfc_preload_real();
 	struct vfc_cuse_channel_token t = { 0 };
-	struct vfc_channel_mmap m = { .hdr = { .op = VFC_CHANNEL_MMAP }, .offset = off,
-				      .length = len, .prot = (uint32_t)prot,
-				      .flags = (uint32_t)flags };
 	struct vfc_channel_reply rep = { 0 };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } cm;
@@ -43,14 +38,15 @@ static int ask_daemon(int fd, uint64_t off, uint64_t len, int prot, int flags,
 
 	if (r->ioctl(fd, VFC_CUSE_CHANNEL_TOKEN, &t) < 0)
 		return errno == EOPNOTSUPP || errno == ENOTTY ? -ENODEV : -errno;
-	memcpy(m.token, t.token, sizeof(m.token));
+	/* Every request carries the token right after its header. */
+	memcpy((uint8_t *)msg + sizeof(struct vfc_channel_hdr), t.token, sizeof(t.token));
 	t.path[sizeof(t.path) - 1] = '\0';
 	memcpy(sa.sun_path, t.path, sizeof(sa.sun_path) - 1);
 	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (sock < 0)
 		return -errno;
 	if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    send(sock, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m)) {
+	    send(sock, msg, len, MSG_NOSIGNAL) != (ssize_t)len) {
 		err = errno;
 		close(sock);
 		return -(err == ENOENT || err == ECONNREFUSED ? ENODEV : err);
@@ -101,7 +97,13 @@ static void *device_mmap(void *addr, size_t len, int prot, int flags, int fd, ui
 		errno = EACCES;
 		return MAP_FAILED;
 	}
-	mfd = ask_daemon(fd, off, len, prot, flags, &moff);
+	{
+		struct vfc_channel_mmap m = { .hdr = { .op = VFC_CHANNEL_MMAP }, .offset = off,
+					      .length = len, .prot = (uint32_t)prot,
+					      .flags = (uint32_t)flags };
+
+		mfd = vfc_preload_channel(fd, &m, sizeof(m), &moff);
+	}
 	if (mfd < 0) {
 		errno = -mfd;
 		return MAP_FAILED;

@@ -16,6 +16,7 @@
 #undef _FORTIFY_SOURCE
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -47,7 +48,14 @@ struct vfc_preload_real {
 	off64_t (*lseek64)(int fd, off64_t off, int whence);
 	void *(*mmap)(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 	void *(*mmap64)(void *addr, size_t len, int prot, int flags, int fd, off64_t off);
+	int (*close)(int fd);
+	int (*dup2)(int oldfd, int newfd);
+	int (*dup3)(int oldfd, int newfd, int flags);
+	int (*close_range)(unsigned int first, unsigned int last, int flags);
 };
+
+/** vfc_preload_real_close() - the real close(), for the library's own fds. */
+int vfc_preload_real_close(int fd);
 
 /**
  * vfc_preload_real() - the resolved table.
@@ -86,3 +94,21 @@ bool vfc_preload_is_device(int fd);
  * Return: true for a container, group or device fd of the daemon.
  */
 bool vfc_preload_is_ours(int fd);
+
+/**
+ * vfc_preload_channel() - one request to vfio-cused's channel about our file
+ * @fd (vfc-channel-proto.h): its token, from VFC_CUSE_CHANNEL_TOKEN on @fd,
+ * goes in right after @msg's header; then one connection, one request,
+ * one reply.
+ * Return: the fd the reply carried (O_CLOEXEC, the caller's), with the
+ * reply's offset in *@ret_off; or -errno: the daemon's status, ENODEV when
+ * there is no channel, EPROTO for a reply outside the protocol.
+ */
+int vfc_preload_channel(int fd, void *msg, size_t len, uint64_t *ret_off);
+
+/**
+ * vfc_preload_iommu_ioctl() - MAP_DMA, UNMAP_DMA and DIRTY_PAGES on a
+ * container of ours: on the kernel's container when the daemon said so
+ * (EREMOTE), else as they are. Return: the ioctl's result, -1 and errno.
+ */
+int vfc_preload_iommu_ioctl(int fd, unsigned long req, void *arg);

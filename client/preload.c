@@ -65,6 +65,10 @@ static void resolve(void)
 	RESOLVE(lseek64, "lseek64");
 	RESOLVE(mmap, "mmap");
 	RESOLVE(mmap64, "mmap64");
+	RESOLVE(close, "close");
+	RESOLVE(dup2, "dup2");
+	RESOLVE(dup3, "dup3");
+	RESOLVE(close_range, "close_range");
 }
 
 const struct vfc_preload_real *vfc_preload_real(void)
@@ -80,6 +84,17 @@ const struct vfc_preload_real *vfc_preload_real(void)
 __attribute__((constructor)) static void preload_init(void)
 {
 	vfc_preload_real();
+}
+
+int vfc_preload_real_close(int fd)
+{
+	const struct vfc_preload_real *r = vfc_preload_real();
+
+	if (!r->close) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return r->close(fd);
 }
 
 const char *vfc_preload_node(void)
@@ -336,8 +351,16 @@ VFC_EXPORT int ioctl(int fd, unsigned long req, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 
-	if ((unsigned int)req == VFIO_GROUP_GET_DEVICE_FD)
+	switch ((unsigned int)req) {
+	case VFIO_GROUP_GET_DEVICE_FD:
 		return get_device_fd(fd, req, arg);
+	case VFIO_IOMMU_MAP_DMA:
+	case VFIO_IOMMU_UNMAP_DMA:
+	case VFIO_IOMMU_DIRTY_PAGES:
+		return vfc_preload_iommu_ioctl(fd, req, arg);
+	default:
+		break;
+	}
 	r = vfc_preload_real();
 	if (!r->ioctl) {
 		errno = ENOSYS;

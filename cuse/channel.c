@@ -123,12 +123,41 @@ static int serve_mmap(struct vfc_daemon *d, struct conn *c, const struct vfc_cha
 	return r;
 }
 
+static int serve_iommu_fd(struct vfc_daemon *d, struct conn *c,
+			  const struct vfc_channel_iommu_fd *m)
+{
+	struct vfc_container *container;
+	struct vfc_file *file;
+	int fd, r;
+
+	file = token_lookup(d, m->token);
+	if (!file) {
+		vfc_info("channel: client %d (uid %u): IOMMU_FD with a token of no open file",
+			 c->pid, c->uid);
+		return reply(c, -EBADF, 0, -1);
+	}
+	container = vfc_file_container(file);
+	fd = container ? vfc_container_client_fd(container) : -ENOTTY;
+	vfc_file_release(file);
+	if (fd < 0)
+		return reply(c, fd, 0, -1);
+	r = reply(c, 0, 0, fd);
+	close(fd);	/* the kernel's container: no flush */
+	return r;
+}
+
 /* One message. Return: 0 to keep the connection, -1 to end it. */
 static int serve(struct vfc_daemon *d, struct conn *c)
 {
+	/* The message table: one size per op. */
+	static const size_t sizes[VFC_CHANNEL_N_OPS] = {
+		[VFC_CHANNEL_MMAP] = sizeof(struct vfc_channel_mmap),
+		[VFC_CHANNEL_IOMMU_FD] = sizeof(struct vfc_channel_iommu_fd),
+	};
 	union {
 		struct vfc_channel_hdr hdr;
 		struct vfc_channel_mmap mmap;
+		struct vfc_channel_iommu_fd iommu_fd;
 		uint8_t raw[sizeof(struct vfc_channel_mmap) + 1];
 	} m = { 0 };
 	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
@@ -144,12 +173,14 @@ static int serve(struct vfc_daemon *d, struct conn *c)
 			 mh.msg_flags & MSG_CTRUNC ? "carrying fds (dropped)" : "too long");
 		return reply(c, -EINVAL, 0, -1);
 	}
-	if ((size_t)n < sizeof(m.hdr) || m.hdr.reserved || m.hdr.op != VFC_CHANNEL_MMAP ||
-	    (size_t)n != sizeof(m.mmap)) {
+	if ((size_t)n < sizeof(m.hdr) || m.hdr.reserved || m.hdr.op == 0 ||
+	    m.hdr.op >= VFC_CHANNEL_N_OPS || (size_t)n != sizes[m.hdr.op]) {
 		vfc_info("channel: client %d (uid %u): malformed message: op %u, %zd bytes", c->pid,
 			 c->uid, (size_t)n >= sizeof(m.hdr) ? m.hdr.op : 0, n);
 		return reply(c, -EINVAL, 0, -1);
 	}
+	if (m.hdr.op == VFC_CHANNEL_IOMMU_FD)
+		return serve_iommu_fd(d, c, &m.iommu_fd);
 	return serve_mmap(d, c, &m.mmap);
 }
 

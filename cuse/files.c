@@ -302,7 +302,7 @@ static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *
 		file_device_open(f, req, arg, in_buf, in_bufsz);
 		return;
 	case VFC_CUSE_CHANNEL_TOKEN:
-		if (f->node->kind != VFC_NODE_DEVICE) {
+		if (f->node->kind == VFC_NODE_GROUP) {
 			fuse_reply_err(req, ENOTTY);
 			return;
 		}

@@ -55,6 +55,10 @@ static inline int vfc_irq_fd_error(int32_t v)
  *         returns -ENOTTY for unknown commands.
  * @dma_rw: a device reads or writes @len bytes at @iova. Return 0, or
  *          -EFAULT when any byte is unmapped or lacks the permission.
+ * @client_fd: optional; an fd of the IOMMU itself that a client may use
+ *             directly (the kernel backend's kernel container: only the
+ *             client can pin its own memory). Return a new O_CLOEXEC fd,
+ *             owned by the caller; -ENODEV before the IOMMU is set up.
  */
 struct vfc_iommu_ops {
 	const char *name;
@@ -65,6 +69,7 @@ struct vfc_iommu_ops {
 	void (*detach_group)(void *data, struct vfc_group *group);
 	int (*ioctl)(void *data, struct vfc_ioctl *io);
 	int (*dma_rw)(void *data, uint64_t iova, void *buf, size_t len, bool write);
+	int (*client_fd)(void *data);
 };
 
 /**

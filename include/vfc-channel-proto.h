@@ -16,9 +16,10 @@
  * Message table (every request has exactly its size; anything else is
  * EINVAL, logged, and the connection is kept):
  *
- *   op  name   request                         reply
- *   1   MMAP   struct vfc_channel_mmap (48)    struct vfc_channel_reply (16)
- *                                              + SCM_RIGHTS 1 fd if status 0
+ *   op  name      request                          reply
+ *   1   MMAP      struct vfc_channel_mmap (48)     struct vfc_channel_reply (16)
+ *                                                  + SCM_RIGHTS 1 fd if status 0
+ *   2   IOMMU_FD  struct vfc_channel_iommu_fd (24) the same
  */
 #pragma once
 
@@ -29,6 +30,7 @@
 
 enum {
 	VFC_CHANNEL_MMAP = 1,
+	VFC_CHANNEL_IOMMU_FD = 2,
 	VFC_CHANNEL_N_OPS,
 };
 
@@ -50,6 +52,19 @@ struct vfc_channel_mmap {
 	uint64_t length;
 	uint32_t prot;
 	uint32_t flags;
+};
+
+/*
+ * IOMMU_FD: the IOMMU of the container file behind @token, as an fd the
+ * client uses itself: the kernel backend's kernel container, on which the
+ * client maps its own memory (the kernel pins the caller's pages). Sent
+ * after the daemon answered MAP_DMA, UNMAP_DMA or DIRTY_PAGES with EREMOTE.
+ * Errors: EBADF (a token of no open file), ENOTTY (not a container file),
+ * ENODEV (no IOMMU set), EOPNOTSUPP (an IOMMU without one: emulated).
+ */
+struct vfc_channel_iommu_fd {
+	struct vfc_channel_hdr hdr;
+	uint8_t token[VFC_CHANNEL_TOKEN_SIZE];
 };
 
 struct vfc_channel_reply {

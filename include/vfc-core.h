@@ -116,6 +116,13 @@ struct vfc_container *vfc_container_ref(struct vfc_container *c);
 struct vfc_container *vfc_container_unref(struct vfc_container *c);
 /** vfc_container_id() - a number unique in the core, for logs and identity ioctls. */
 unsigned long vfc_container_id(const struct vfc_container *c);
+/**
+ * vfc_container_client_fd() - the container's IOMMU as an fd the client may
+ * use itself (struct vfc_iommu_ops.client_fd).
+ * Return: a new fd, owned by the caller; -ENODEV without an IOMMU;
+ * -EOPNOTSUPP when the IOMMU has none (emulated).
+ */
+int vfc_container_client_fd(struct vfc_container *c);
 /** vfc_core_find_container() - by id. Return: a NEW reference, or NULL. */
 struct vfc_container *vfc_core_find_container(struct vfc_core *core, unsigned long id);
 

@@ -87,9 +87,9 @@ struct vfc_cuse_identity {
 #define VFC_CUSE_IDENTIFY _IOR(VFC_CUSE_MAGIC, 3, struct vfc_cuse_identity)
 
 /*
- * VFC_CUSE_CHANNEL_TOKEN, on a device file: the token that names this very
- * file on the daemon's channel (vfc-channel-proto.h), and the channel's
- * path. The same token for the file's life.
+ * VFC_CUSE_CHANNEL_TOKEN, on a device or container file: the token that
+ * names this very file on the daemon's channel (vfc-channel-proto.h), and
+ * the channel's path. The same token for the file's life. ENOTTY on groups.
  */
 struct vfc_cuse_channel_token {
 	uint8_t token[16];

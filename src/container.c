@@ -180,6 +180,18 @@ void vfc_group_detach_container_locked(struct vfc_group *g)
 	vfc_container_put_locked(c);	/* the group's ref */
 }
 
+int vfc_container_client_fd(struct vfc_container *c)
+{
+	int r = -ENODEV;
+
+	pthread_rwlock_rdlock(&c->iommu_lock);
+	if (c->driver)
+		r = c->driver->ops->client_fd ? c->driver->ops->client_fd(c->iommu_data)
+					      : -EOPNOTSUPP;
+	pthread_rwlock_unlock(&c->iommu_lock);
+	return r;
+}
+
 static int container_ioctl_get_api_version(struct vfc_container *c, struct vfc_ioctl *io)
 {
 	return VFIO_API_VERSION;

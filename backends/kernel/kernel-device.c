@@ -3,10 +3,11 @@
  * The kernel backend's devices: each open of ours is the kernel's device
  * fd (taken when the device is first opened, through the group the core
  * has put in a kernel container with an IOMMU), and every op forwards to
- * it. Region info loses MMAP and the mmap-only caps. SET_IRQS gets the
+ * it, region info with its MMAP flag and caps. SET_IRQS gets the
  * client's eventfds, already fetched into the daemon: the kernel takes its
  * own reference, so interrupts go from the kernel to the client directly.
  */
+#include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -81,13 +82,15 @@ static int kdev_get_region_info(void *priv, struct vfio_region_info *info, struc
 	if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &buf) < 0)
 		return -errno;
 	info->size = buf.info.size;
-	info->flags = buf.info.flags & (VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE);
+	/* MMAP as the kernel says: the client maps the kernel's own file. */
+	info->flags = buf.info.flags & (VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
+					VFIO_REGION_INFO_FLAG_MMAP);
 	if (info->index < VFC_KERNEL_MAX_REGIONS) {
 		pthread_mutex_lock(&d->lock);
 		d->region_offset[info->index] = buf.info.offset;
 		pthread_mutex_unlock(&d->lock);
 	}
-	/* Carry the caps that do not describe mmap. */
+	/* Carry every cap, mmap's (SPARSE_MMAP, MSIX_MAPPABLE) included. */
 	if ((buf.info.flags & VFIO_REGION_INFO_FLAG_CAPS) && buf.info.cap_offset) {
 		uint32_t off = buf.info.cap_offset;
 
@@ -101,10 +104,8 @@ static int kdev_get_region_info(void *priv, struct vfio_region_info *info, struc
 			end = h.next > off ? h.next : (uint32_t)VFC_MIN(sizeof(buf), buf.info.argsz);
 			if (end > sizeof(buf) || end < off + sizeof(h))
 				break;
-			if (h.id != VFIO_REGION_INFO_CAP_SPARSE_MMAP &&
-			    h.id != VFIO_REGION_INFO_CAP_MSIX_MAPPABLE)
-				vfc_caps_add(caps, h.id, h.version, buf.bytes + off + sizeof(h),
-					     end - off - sizeof(h));
+			vfc_caps_add(caps, h.id, h.version, buf.bytes + off + sizeof(h),
+				     end - off - sizeof(h));
 			off = h.next;
 		}
 	}
@@ -127,6 +128,32 @@ static ssize_t kdev_region_rw(void *priv, unsigned int index, uint64_t off, void
 	pthread_mutex_unlock(&d->lock);
 	n = write ? pwrite(fd, buf, len, (off_t)(base + off)) : pread(fd, buf, len, (off_t)(base + off));
 	return n < 0 ? -errno : n;
+}
+
+/*
+ * mmap: the client maps the kernel's device file itself, at the kernel's
+ * region offset. What that file gives a client beyond the mapping is what
+ * the daemon forwards to it anyway (docs/security.md).
+ */
+static int kdev_region_mmap(void *priv, unsigned int index, uint64_t off, uint64_t len,
+			    int *ret_fd, uint64_t *ret_off)
+{
+	struct vfc_kdevice *d = priv;
+	uint64_t base = VFC_REGION_OFFSET(index);
+	int fd = kdev_fd(d);
+
+	if (fd < 0)
+		return fd;
+	pthread_mutex_lock(&d->lock);
+	if (index < VFC_KERNEL_MAX_REGIONS && d->region_offset[index] != UINT64_MAX)
+		base = d->region_offset[index];
+	pthread_mutex_unlock(&d->lock);
+	fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	*ret_fd = fd;
+	*ret_off = base + off;
+	return 0;
 }
 
 static int kdev_get_irq_info(void *priv, struct vfio_irq_info *info)
@@ -198,6 +225,7 @@ const struct vfc_device_ops vfc_kernel_device_ops = {
 	.region_rw = kdev_region_rw,
 	.get_irq_info = kdev_get_irq_info,
 	.set_irqs = kdev_set_irqs,
+	.region_mmap = kdev_region_mmap,
 	.reset = kdev_reset,
 	.match = vfc_device_match_pci,
 };

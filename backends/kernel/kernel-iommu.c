@@ -2,16 +2,15 @@
 /*
  * The kernel backend's IOMMU driver: each of our containers is a kernel
  * container (from the privileged ops), each attached group the kernel's
- * group. The kernel's type1 pins the pages of the CALLING process, and the
- * caller of the kernel's MAP_DMA is the daemon: so a client's DMA memory
- * must be memory the daemon can map too. For each MAP_DMA the daemon finds
- * the client's mapping in /proc/<pid>/maps, which must be shared (memfd,
- * hugetlbfs, MAP_SHARED anonymous memory), opens the file behind it
- * (/proc/<pid>/map_files, a privileged op), maps the same pages and hands
- * its own address to the kernel. Private memory cannot be mapped by anyone
- * but its owner: EOPNOTSUPP and a log line naming the fix. The daemon's
- * views go when the kernel's mappings go: on UNMAP_DMA, on the last group
- * leaving, on the container's release (the client closing it or dying).
+ * group. The kernel's type1 pins the pages of the CALLING process, so only
+ * the client can map its own memory, private memory included. So MAP_DMA,
+ * UNMAP_DMA and DIRTY_PAGES answer EREMOTE: the client library then asks
+ * the channel for the kernel container (client_fd) and issues them there
+ * itself, and the kernel checks, pins and charges the client exactly as
+ * it would its own VFIO user. What the daemon keeps is the rest: GET_INFO,
+ * extensions, and the container's life: a client's mappings go when the
+ * kernel container goes, that is when the daemon's container and every
+ * client's copy of it are closed.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,14 +20,9 @@
 #include <unistd.h>
 
 #include "kernel-priv.h"
+#include "vfc-file.h"
 #include "vfc-log.h"
 #include "vfc-macro.h"
-
-struct kmap {
-	uint64_t iova, size;
-	void *addr;		/* the daemon's view of the client's pages */
-	struct kmap *next;
-};
 
 struct kcontainer {
 	struct vfc_kernel *k;
@@ -36,8 +30,6 @@ struct kcontainer {
 	unsigned long type;
 	bool iommu_set;
 	unsigned int groups;
-	pthread_mutex_t lock;	/* maps */
-	struct kmap *maps;
 };
 
 static int kernel_check_extension(void *driver_data, void *data, unsigned long ext)
@@ -76,36 +68,15 @@ static int kernel_open(void *driver_data, unsigned long type, void **ret_data)
 		free(kc);
 		return r;
 	}
-	pthread_mutex_init(&kc->lock, NULL);
 	*ret_data = kc;
 	return 0;
-}
-
-static void maps_drop(struct kcontainer *kc, uint64_t iova, uint64_t size, bool all)
-{
-	pthread_mutex_lock(&kc->lock);
-	for (struct kmap **pp = &kc->maps; *pp;) {
-		struct kmap *m = *pp;
-
-		/* The kernel removes, v1 or v2, the mappings that start in range. */
-		if (all || (m->iova >= iova && m->iova - iova < size)) {
-			*pp = m->next;
-			munmap(m->addr, m->size);
-			free(m);
-		} else {
-			pp = &m->next;
-		}
-	}
-	pthread_mutex_unlock(&kc->lock);
 }
 
 static void kernel_release(void *data)
 {
 	struct kcontainer *kc = data;
 
-	close(kc->fd);	/* the kernel unmaps and unpins everything */
-	maps_drop(kc, 0, 0, true);
-	pthread_mutex_destroy(&kc->lock);
+	close(kc->fd);	/* with the clients' copies, the kernel unmaps and unpins */
 	free(kc);
 }
 
@@ -136,160 +107,38 @@ static void kernel_detach_group(void *data, struct vfc_group *group)
 
 	if (ioctl(kg->fd, VFIO_GROUP_UNSET_CONTAINER) < 0)
 		vfc_err("group %u: the kernel refused UNSET_CONTAINER: %m", kg->id);
-	if (--kc->groups == 0) {
-		/* The kernel dropped its IOMMU and every mapping with it. */
-		kc->iommu_set = false;
-		maps_drop(kc, 0, 0, true);
-	}
+	if (--kc->groups == 0)
+		kc->iommu_set = false;	/* the kernel dropped its IOMMU and mappings */
 }
 
-/* The client's VMA holding [vaddr, vaddr + size): bounds, file offset, shared. */
-struct vma {
-	uint64_t start, end, pgoff;
-	bool shared, writable;
-};
-
-static int find_vma(pid_t pid, uint64_t vaddr, uint64_t size, struct vma *ret)
+/*
+ * MAP_DMA, UNMAP_DMA, DIRTY_PAGES: only the client can pin its pages, so
+ * these run in the client, on the kernel container (client_fd). EREMOTE,
+ * which the kernel's VFIO never answers, tells the client library so; a
+ * client without it sees EREMOTE, with a log line saying why.
+ */
+static int ioctl_in_client(struct kcontainer *kc, struct vfc_ioctl *io)
 {
-	char path[64], line[512];
-	FILE *f;
-	int r = -EFAULT;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -ESRCH;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, off;
-		char perms[8];
-
-		if (sscanf(line, "%llx-%llx %7s %llx", &start, &end, perms, &off) != 4)
-			continue;
-		if (vaddr < start || vaddr >= end)
-			continue;
-		if (size > end - vaddr)
-			break;	/* spans mappings: the kernel's pinning would fault past it */
-		*ret = (struct vma){ .start = start, .end = end, .pgoff = off,
-				     .shared = perms[3] == 's', .writable = perms[1] == 'w' };
-		r = 0;
-		break;
-	}
-	fclose(f);
-	return r;
-}
-
-/* A view of the client's pages in the daemon. Return: 0 and *addr, or -errno. */
-static int map_client(struct kcontainer *kc, pid_t pid, uint64_t vaddr, uint64_t size,
-		      bool write, void **addr)
-{
-	struct vma vma;
-	void *p;
-	int fd, r;
-
-	r = find_vma(pid, vaddr, size, &vma);
-	if (r < 0)
-		return r;
-	if (!vma.shared) {
-		vfc_err("caller %d: MAP_DMA of private memory at 0x%llx: the kernel backend can "
-			"only map shared memory: use memfd_create or MAP_SHARED (QEMU: -object "
-			"memory-backend-memfd,share=on)", pid, (unsigned long long)vaddr);
-		return -EOPNOTSUPP;
-	}
-	fd = kc->k->priv->ops->open_map_file(kc->k->priv, pid, vma.start, vma.end);
-	if (fd < 0) {
-		vfc_err("caller %d: cannot open the file behind 0x%llx-0x%llx: %s", pid,
-			(unsigned long long)vma.start, (unsigned long long)vma.end, strerror(-fd));
-		return fd == -EOPNOTSUPP ? -EOPNOTSUPP : -EFAULT;
-	}
-	p = mmap(NULL, size, PROT_READ | (write ? PROT_WRITE : 0), MAP_SHARED, fd,
-		 (off_t)(vma.pgoff + (vaddr - vma.start)));
-	r = p == MAP_FAILED ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return r == -EACCES ? -EFAULT : r;
-	*addr = p;
-	return 0;
-}
-
-static int ioctl_map_dma(struct kcontainer *kc, struct vfc_ioctl *io)
-{
-	const size_t minsz = vfc_offsetofend(struct vfio_iommu_type1_dma_map, size);
-	struct vfio_iommu_type1_dma_map map;
 	pid_t pid = io->caller ? io->caller->pid : 0;
-	struct kmap *m;
-	void *addr;
-	int r;
 
-	r = vfc_ioctl_need(io, minsz, 0);
-	if (r)
-		return r;
-	memcpy(&map, io->in, minsz);
-	if (map.argsz < minsz || (map.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)))
-		return -EINVAL;	/* VADDR: not offered (UPDATE_VADDR is 0) */
-	/*
-	 * Arguments the kernel rejects before it looks at memory (no
-	 * permission, size 0, misalignment, a wrap): let it say so, with the
-	 * client's own values, which it never dereferences then.
-	 */
-	if (!(map.flags & (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)) || !map.size ||
-	    ((map.iova | map.vaddr | map.size) & 0xfff) || map.vaddr + map.size - 1 < map.vaddr ||
-	    map.iova + map.size - 1 < map.iova) {
-		if (ioctl(kc->fd, VFIO_IOMMU_MAP_DMA, &map) < 0)
-			return -errno;
-		/* Never expected: undo a mapping of the daemon's own memory. */
-		struct vfio_iommu_type1_dma_unmap undo = {
-			.argsz = sizeof(undo), .iova = map.iova, .size = map.size,
-		};
-		ioctl(kc->fd, VFIO_IOMMU_UNMAP_DMA, &undo);
-		vfc_err("caller %d: the kernel accepted MAP_DMA arguments it should refuse", pid);
-		return -EINVAL;
-	}
-	if (pid <= 0)
-		return -EFAULT;
-	r = map_client(kc, pid, map.vaddr, map.size, map.flags & VFIO_DMA_MAP_FLAG_WRITE, &addr);
-	if (r < 0)
-		return r;
-	m = calloc(1, sizeof(*m));
-	if (!m) {
-		munmap(addr, map.size);
-		return -ENOMEM;
-	}
-	map.vaddr = (uintptr_t)addr;
-	if (ioctl(kc->fd, VFIO_IOMMU_MAP_DMA, &map) < 0) {
-		r = -errno;
-		munmap(addr, map.size);
-		free(m);
-		return r;
-	}
-	*m = (struct kmap){ .iova = map.iova, .size = map.size, .addr = addr };
-	pthread_mutex_lock(&kc->lock);
-	m->next = kc->maps;
-	kc->maps = m;
-	pthread_mutex_unlock(&kc->lock);
-	return 0;
+	vfc_debug("caller %d: %s runs in the client, on the kernel's container", pid,
+		  io->desc ? io->desc->name : "ioctl");
+	if (!io->in_len)
+		vfc_info("caller %d: %s on the kernel backend must run in the client: run it under "
+			 "vfio-cuse-run (LD_PRELOAD=libvfio-cuse-preload.so)", pid,
+			 io->desc ? io->desc->name : "ioctl");
+	return -EREMOTE;
 }
 
-static int ioctl_unmap_dma(struct kcontainer *kc, struct vfc_ioctl *io)
+static int kernel_client_fd(void *data)
 {
-	const size_t minsz = vfc_offsetofend(struct vfio_iommu_type1_dma_unmap, size);
-	struct vfio_iommu_type1_dma_unmap unmap, req;
-	int r;
+	struct kcontainer *kc = data;
+	int fd;
 
-	r = vfc_ioctl_need(io, minsz, minsz);
-	if (r)
-		return r;
-	memcpy(&unmap, io->in, minsz);
-	/* The dirty bitmap names client memory the kernel would write: refused. */
-	if (unmap.argsz >= minsz && (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP))
-		return -EINVAL;
-	req = unmap;
-	unmap.argsz = (uint32_t)VFC_MIN((size_t)unmap.argsz, minsz);
-	if (ioctl(kc->fd, VFIO_IOMMU_UNMAP_DMA, &unmap) < 0)
-		return -errno;
-	maps_drop(kc, req.iova, req.size, req.flags & VFIO_DMA_UNMAP_FLAG_ALL);
-	unmap.argsz = req.argsz;
-	vfc_ioctl_reply(io, &unmap, minsz);
-	return 0;
+	if (!kc->iommu_set)
+		return -ENODEV;
+	fd = fcntl(kc->fd, F_DUPFD_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
 }
 
 /* GET_INFO: the kernel's answer, bytes and all, for up to 64 KiB of argsz. */
@@ -325,27 +174,6 @@ static int ioctl_get_info(struct kcontainer *kc, struct vfc_ioctl *io)
 	return 0;
 }
 
-/*
- * DIRTY_PAGES: START and STOP go to the kernel as they are. GET_BITMAP names
- * client memory for the kernel to write, which would be the daemon's:
- * refused with EINVAL, after the kernel's own argument checks.
- */
-static int ioctl_dirty_pages(struct kcontainer *kc, struct vfc_ioctl *io)
-{
-	const size_t minsz = vfc_offsetofend(struct vfio_iommu_type1_dirty_bitmap, flags);
-	struct vfio_iommu_type1_dirty_bitmap db;
-	int r;
-
-	r = vfc_ioctl_need(io, minsz, 0);
-	if (r)
-		return r;
-	memcpy(&db, io->in, minsz);
-	if (db.argsz >= minsz && (db.flags & VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP))
-		return -EINVAL;
-	db.argsz = (uint32_t)VFC_MIN((size_t)db.argsz, minsz);
-	return ioctl(kc->fd, VFIO_IOMMU_DIRTY_PAGES, &db) < 0 ? -errno : 0;
-}
-
 static int kernel_ioctl(void *data, struct vfc_ioctl *io)
 {
 	struct kcontainer *kc = data;
@@ -354,11 +182,9 @@ static int kernel_ioctl(void *data, struct vfc_ioctl *io)
 	case VFIO_IOMMU_GET_INFO:
 		return ioctl_get_info(kc, io);
 	case VFIO_IOMMU_MAP_DMA:
-		return ioctl_map_dma(kc, io);
 	case VFIO_IOMMU_UNMAP_DMA:
-		return ioctl_unmap_dma(kc, io);
 	case VFIO_IOMMU_DIRTY_PAGES:
-		return ioctl_dirty_pages(kc, io);
+		return ioctl_in_client(kc, io);
 	default:
 		return -ENOTTY;
 	}
@@ -378,4 +204,5 @@ const struct vfc_iommu_ops vfc_kernel_iommu_ops = {
 	.detach_group = kernel_detach_group,
 	.ioctl = kernel_ioctl,
 	.dma_rw = kernel_dma_rw,
+	.client_fd = kernel_client_fd,
 };

@@ -3,12 +3,12 @@
 # with emulated edu devices, then the end-to-end tests against it.
 # Usage: guest-daemon.sh BUILD_DIR RESULTS_DIR SOURCE_DIR [TEST...]
 # Tests: flow compare perms death hostile mmap qemu taken bench, then the kernel
-# backend's: kflow kcompare kprivate kdeath kviable, and unprivileged daemons:
+# backend's: kflow kcompare kprivate kmmap kdeath kviable, and unprivileged daemons:
 # user kuser (default: all).
 set -u
 B=$1 R=$2 S=$3
 shift 3
-TESTS=${*:-flow compare perms death hostile mmap qemu taken bench kflow kcompare kprivate kdeath kviable user kuser}
+TESTS=${*:-flow compare perms death hostile mmap qemu taken bench kflow kcompare kprivate kmmap kdeath kviable user kuser}
 CUSED=$B/cuse/vfio-cused
 RUN=$B/client/vfio-cuse-run
 CLIENT=$B/tests/vm/client/vfio-e2e-client
@@ -292,7 +292,8 @@ start_kernel_daemon() {
 run_kclient() { # NAME CLIENT-ARGS...
 	name=$1
 	shift
-	"$RUN" --dev-prefix $KPREFIX -- "$CLIENT" --group "$KGROUP" --device "$VFIO_CUSE_EDU_BDF" "$@" \
+	"$RUN" --dev-prefix $KPREFIX -- "$CLIENT" --group "$KGROUP" --device "$VFIO_CUSE_EDU_BDF" \
+		--private-dma "$@" \
 		>"$R/$name.txt" 2>"$R/$name.err"
 }
 
@@ -311,7 +312,7 @@ test_kflow() {
 test_kcompare() {
 	start_kernel_daemon || return
 	[ -s "$R/kernel.txt" ] || { kill $KDAEMON; wait $KDAEMON; KDAEMON=;
-		"$CLIENT" --group "$KGROUP" --device "$VFIO_CUSE_EDU_BDF" --probe-abi \
+		"$CLIENT" --group "$KGROUP" --device "$VFIO_CUSE_EDU_BDF" --probe-abi --private-dma \
 			>"$R/kernel.txt" 2>"$R/kernel.err"; start_kernel_daemon || return; }
 	run_kclient kours --probe-abi
 	diff -u --label kernel-6.1 --label vfio-cused-kernel "$R/kernel.txt" "$R/kours.txt" \
@@ -325,35 +326,66 @@ test_kcompare() {
 	fi
 }
 
+# Private anonymous memory maps: the library runs MAP_DMA in the client, on
+# the kernel's container, so the kernel pins and charges the client. Without
+# the library, EREMOTE and a log line saying why.
 test_kprivate() {
 	start_kernel_daemon || return
-	out=$("$B/tests/vm/client/vfio-map-probe" /dev/$KPREFIX "$KGROUP" private 2>&1)
-	if echo "$out" | grep -q "^map: EOPNOTSUPP" && grep -q "memory-backend-memfd" "$R/kdaemon.log"; then
-		ok "kernel backend: private anonymous memory: $out, and a log line naming the fix"
+	out=$("$RUN" --dev-prefix $KPREFIX -- "$B/tests/vm/client/vfio-map-probe" /dev/vfio \
+		"$KGROUP" private 2>&1)
+	if [ "$out" = "map: ok" ]; then
+		ok "kernel backend: MAP_DMA of private anonymous memory: $out"
 	else
-		bad "kernel backend: private anonymous memory: '$out'"
+		bad "kernel backend: MAP_DMA of private anonymous memory: '$out'"
+	fi
+	out=$("$B/tests/vm/client/vfio-map-probe" /dev/$KPREFIX "$KGROUP" private 2>&1)
+	if echo "$out" | grep -q "^map: EREMOTE" &&
+		grep -q "must run in the client: run it under vfio-cuse-run" "$R/kdaemon.log"; then
+		ok "kernel backend: without the library: $out, and a log line saying why"
+	else
+		bad "kernel backend: without the library: '$out'"
 	fi
 }
 
-vmlck() { awk '/^VmLck/ { print $2 }' /proc/$KDAEMON/status; }
+# BAR0 of the real edu, mapped: the identification and liveness registers.
+test_kmmap() {
+	start_kernel_daemon || return
+	if "$RUN" --dev-prefix $KPREFIX -- "$B/tests/vm/client/vfio-edu-mmap" /dev/vfio "$KGROUP" \
+		"$VFIO_CUSE_EDU_BDF" >"$R/kmmap.txt" 2>&1; then
+		ok "kernel backend: $(tr '\n' ' ' <"$R/kmmap.txt")"
+	else
+		bad "kernel backend: BAR0 mmap: $(tr '\n' ' ' <"$R/kmmap.txt")"
+	fi
+}
 
+vmlck() { awk '/^VmLck/ { print $2 }' "/proc/$1/status"; }
+nfds() { ls "/proc/$1/fd" | wc -l; }
+
+# A client that holds 1 MiB of private memory mapped is killed: the kernel
+# charged the pins to it (its VmLck, not the daemon's), and the daemon lets
+# go of the kernel container, so nothing stays pinned.
 test_kdeath() {
 	start_kernel_daemon || return
-	before=$(vmlck)
-	"$B/tests/vm/client/vfio-map-probe" /dev/$KPREFIX "$KGROUP" hold >"$R/khold.txt" 2>&1 &
+	fds0=$(nfds $KDAEMON)
+	"$RUN" --dev-prefix $KPREFIX -- "$B/tests/vm/client/vfio-map-probe" /dev/vfio "$KGROUP" \
+		hold-private >"$R/khold.txt" 2>&1 &
 	holder=$!
 	i=0
 	while ! grep -q mapped "$R/khold.txt" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-	during=$(vmlck)
+	client=$(vmlck $holder)
+	daemon=$(vmlck $KDAEMON)
+	fds1=$(nfds $KDAEMON)
 	kill -9 $holder
 	wait $holder 2>/dev/null
 	i=0
-	while [ "$(vmlck)" != "$before" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-	after=$(vmlck)
-	if [ "$during" -ge $((before + 1024)) ] && [ "$after" = "$before" ]; then
-		ok "kernel backend: a killed client's 1 MiB is unpinned (VmLck ${before} -> ${during} -> ${after} kB)"
+	while [ "$(nfds $KDAEMON)" -gt "$fds0" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	fds2=$(nfds $KDAEMON)
+	if [ "${client:-0}" -ge 1024 ] && [ "$daemon" = 0 ] && [ "$fds1" -gt "$fds0" ] &&
+		[ "$fds2" = "$fds0" ]; then
+		ok "kernel backend: 1 MiB pinned and charged to the client (VmLck $client kB, daemon's $daemon kB); killed, the daemon drops its container (fds $fds0 -> $fds1 -> $fds2)"
 	else
-		bad "kernel backend: VmLck ${before} -> ${during} -> ${after} kB after killing the client"
+		bad "kernel backend: client VmLck '$client' kB, daemon's '$daemon' kB, daemon fds $fds0 -> $fds1 -> $fds2"
+		cat "$R/khold.txt"
 	fi
 	# The group is usable again at once.
 	if run_kclient kdeath-next --no-mmap; then

@@ -61,6 +61,7 @@ struct e2e {
 	const char *close_order;
 	bool probe_abi;
 	bool no_mmap;
+	bool private_dma;	/* the DMA buffer: private anonymous memory */
 
 	/* VFIO fds, -1 when closed */
 	int container;

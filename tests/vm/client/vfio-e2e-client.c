@@ -4,6 +4,7 @@
  *
  *   vfio-e2e-client --group N --device BDF [--vfio-dir /dev/vfio]
  *                   [--close-order cgd|cdg|gcd|gdc|dcg|dgc] [--probe-abi] [--no-mmap]
+ *                   [--private-dma]
  *
  * This file owns the flow: options, the container/group/IOMMU set-up (steps
  * 1-3), the device and its region/irq infos (step 4), the teardown (step 12)
@@ -181,20 +182,26 @@ static void step2_iommu_info(struct e2e *t)
 	free(full);
 }
 
-/* Step 3: the 1 MiB memfd buffer, its mapping, and the MAP/UNMAP semantics. */
+/* Step 3: the 1 MiB buffer (a memfd, or private anonymous memory with
+ * --private-dma), its mapping, and the MAP/UNMAP semantics. */
 static void step3_dma_map(struct e2e *t)
 {
 	uint64_t va, got = 0;
 	void *hole;
-	int memfd, r;
+	int memfd = -1, r;
 
-	memfd = memfd_create("vfio-e2e-dma", MFD_CLOEXEC);
-	if (memfd < 0 || ftruncate(memfd, (off_t)E2E_DMA_SIZE) < 0) {
-		e2e_fail(t, "memfd: %s", e2e_errname(errno));
-		return;
+	if (t->private_dma) {
+		t->buf = mmap(NULL, E2E_DMA_SIZE, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	} else {
+		memfd = memfd_create("vfio-e2e-dma", MFD_CLOEXEC);
+		if (memfd < 0 || ftruncate(memfd, (off_t)E2E_DMA_SIZE) < 0) {
+			e2e_fail(t, "memfd: %s", e2e_errname(errno));
+			return;
+		}
+		t->buf = mmap(NULL, E2E_DMA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+		e2e_close(&memfd);
 	}
-	t->buf = mmap(NULL, E2E_DMA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-	e2e_close(&memfd);
 	if (t->buf == MAP_FAILED) {
 		t->buf = NULL;
 		e2e_fail(t, "mmap of the memfd: %s", e2e_errname(errno));
@@ -560,7 +567,8 @@ static void step13_close(struct e2e *t)
 static void usage(FILE *f)
 {
 	fputs("usage: vfio-e2e-client --group N --device BDF [--vfio-dir /dev/vfio]\n"
-	      "                       [--close-order cgd|cdg|gcd|gdc|dcg|dgc] [--probe-abi] [--no-mmap]\n",
+	      "                       [--close-order cgd|cdg|gcd|gdc|dcg|dgc] [--probe-abi] [--no-mmap]\n"
+	      "                       [--private-dma]\n",
 	      f);
 }
 
@@ -583,6 +591,7 @@ int main(int argc, char **argv)
 		{ "close-order", required_argument, NULL, 'o' },
 		{ "probe-abi", no_argument, NULL, 'p' },
 		{ "no-mmap", no_argument, NULL, 'm' },
+		{ "private-dma", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -615,6 +624,7 @@ int main(int argc, char **argv)
 			break;
 		case 'p': t.probe_abi = true; break;
 		case 'm': t.no_mmap = true; break;
+		case 'P': t.private_dma = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

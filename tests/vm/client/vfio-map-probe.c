@@ -7,6 +7,7 @@
  *   vfio-map-probe DIR GROUP hold      MAP_DMA of 1 MiB of memfd memory,
  *                                      prints "mapped", then sleeps until
  *                                      killed (with its mappings live)
+ *   vfio-map-probe DIR GROUP hold-private   the same with private memory
  */
 
 #include <errno.h>
@@ -39,7 +40,7 @@ int main(int argc, char **argv)
 		printf("setup: %s\n", strerror(errno));
 		return 1;
 	}
-	if (!strcmp(argv[3], "private")) {
+	if (!strcmp(argv[3], "private") || !strcmp(argv[3], "hold-private")) {
 		mem = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	} else {
 		int fd = memfd_create("dma", MFD_CLOEXEC);
@@ -60,7 +61,7 @@ int main(int argc, char **argv)
 		return strcmp(argv[3], "private") ? 1 : 0;
 	}
 	printf("map: ok\n");
-	if (!strcmp(argv[3], "hold")) {
+	if (!strncmp(argv[3], "hold", 4)) {
 		printf("mapped\n");
 		fflush(stdout);
 		for (;;)
