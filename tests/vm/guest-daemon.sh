@@ -8,7 +8,7 @@
 set -u
 B=$1 R=$2 S=$3
 shift 3
-TESTS=${*:-flow compare perms death hostile mmap qemu taken bench kflow kcompare kprivate kmmap kdeath kviable user kuser}
+TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench kflow kcompare kprivate kmmap kqtest kdeath kviable user kuser}
 CUSED=$B/cuse/vfio-cused
 RUN=$B/client/vfio-cuse-run
 CLIENT=$B/tests/vm/client/vfio-e2e-client
@@ -223,6 +223,35 @@ test_mmap() {
 		bad "BAR mmap of pcitest"
 		grep -v '^ok:' "$R/mmap.txt" | head -10
 	fi
+}
+
+# Unmodified QEMU, with its defaults (private guest RAM and ROMs, BARs
+# mapped where offered), drives a device as a guest would, through qtest.
+qtest() { # NAME PREFIX MODEL MAPS-NAME SYSFS-DEVICE [RUN-OPTIONS...]
+	name=$1 prefix=$2 model=$3 maps=$4 dev=$5
+	shift 5
+	if timeout 120 "$RUN" --dev-prefix "$prefix" "$@" -- python3 "$S/tests/vm/qtest-vfio.py" \
+		"$model" "$maps" -- qemu-system-x86_64 -machine q35 -accel tcg -m 64M -nodefaults \
+		-no-user-config -display none -S -qtest stdio \
+		-device "vfio-pci,sysfsdev=$dev,addr=03.0" >"$R/$name.txt" 2>"$R/$name.err"; then
+		ok "QEMU, defaults, $name: $(grep -c '^ok:' "$R/$name.txt") checks"
+	else
+		bad "QEMU, defaults, $name"
+		grep -v '^ok:' "$R/$name.txt" | head -5
+		tail -5 "$R/$name.err"
+	fi
+}
+
+test_qtest() {
+	qtest qtest-edu $PREFIX edu - /sys/bus/pci/devices/0000:06:0d.0 --sysfs-view
+	qtest qtest-pcitest $PREFIX pcitest vfc-pcitest-bar2 /sys/bus/pci/devices/0000:06:10.0 \
+		--sysfs-view
+}
+
+test_kqtest() {
+	start_kernel_daemon || return
+	# The real edu's BAR0 is mapped: QEMU maps the kernel's device file.
+	qtest kqtest-edu $KPREFIX edu "[vfio-device]" "/sys/bus/pci/devices/$VFIO_CUSE_EDU_BDF"
 }
 
 test_qemu() {
