@@ -228,20 +228,6 @@ static int helper_get_device_fd(struct vfc_priv *p, int group_fd, const char *na
 	return vfc_priv_helper_call(p, &m, sizeof(m), &group_fd, 1);
 }
 
-static int helper_open_map_file(struct vfc_priv *p, pid_t pid, uint64_t start, uint64_t end)
-{
-	struct vfc_helper_open_map_file m = {
-		.hdr.op = VFC_HELPER_OPEN_MAP_FILE, .pid = pid, .start = start, .end = end,
-	};
-	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-
-	if (pid <= 0)
-		return -ESRCH;
-	if (start >= end || start % page || end % page)
-		return -EINVAL;
-	return vfc_priv_helper_call(p, &m, sizeof(m), NULL, 0);
-}
-
 static int helper_get_client_fd(struct vfc_priv *p, pid_t pid, pid_t tid, int fd)
 {
 	struct vfc_helper_get_client_fd m = {
@@ -259,7 +245,6 @@ static const struct vfc_priv_ops helper_ops = {
 	.open_container = helper_open_container,
 	.open_group = helper_open_group,
 	.get_device_fd = helper_get_device_fd,
-	.open_map_file = helper_open_map_file,
 	.get_client_fd = helper_get_client_fd,
 };
 

@@ -28,12 +28,6 @@ static int direct_get_device_fd(struct vfc_priv *p, int group_fd, const char *na
 	return vfc_priv_do_get_device_fd(group_fd, name);
 }
 
-static int direct_open_map_file(struct vfc_priv *p, pid_t pid, uint64_t start, uint64_t end)
-{
-	return vfc_priv_do_open_map_file(__atomic_load_n(&direct_major, __ATOMIC_ACQUIRE), pid,
-					 start, end);
-}
-
 static int direct_get_client_fd(struct vfc_priv *p, pid_t pid, pid_t tid, int fd)
 {
 	return vfc_priv_do_get_client_fd(__atomic_load_n(&direct_major, __ATOMIC_ACQUIRE), pid,
@@ -44,7 +38,6 @@ static const struct vfc_priv_ops direct_ops = {
 	.open_container = direct_open_container,
 	.open_group = direct_open_group,
 	.get_device_fd = direct_get_device_fd,
-	.open_map_file = direct_open_map_file,
 	.get_client_fd = direct_get_client_fd,
 };
 

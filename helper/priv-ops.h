@@ -32,24 +32,6 @@ int vfc_priv_do_open_group(unsigned int group);
 int vfc_priv_do_get_device_fd(int group_fd, const char *name);
 
 /**
- * vfc_priv_do_open_map_file() - O_RDWR on the file behind a client's shared
- * mapping, through /proc/@pid/map_files/<start>-<end>.
- * @cuse_major: the daemon's CUSE major.
- * @pid: a client process.
- * @start: @end: exactly one VMA of it, page-aligned.
- *
- * The VMA must be shared and writable ("rw?s" in /proc/@pid/maps) and its
- * file a regular file; the file opened is checked to be that VMA's
- * (device and inode), so a concurrent remap is caught.
- * Return: fd; -EINVAL (range), -ESRCH (no such process), -EPERM (not a
- * client), -ENOENT (no VMA is exactly [@start, @end)), -EOPNOTSUPP (a
- * private mapping: use memfd or MAP_SHARED memory), -EACCES (not writable,
- * or not a regular file), -EAGAIN (the mapping changed meanwhile), or the
- * errno of /proc.
- */
-int vfc_priv_do_open_map_file(unsigned int cuse_major, pid_t pid, uint64_t start, uint64_t end);
-
-/**
  * vfc_priv_do_get_client_fd() - pidfd_getfd() of fd @fd of client process
  * @pid, whose thread @tid made the request.
  *

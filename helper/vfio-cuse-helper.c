@@ -57,8 +57,7 @@ static unsigned int parse_number(const char *s)
  * gives more back). Without them, ops fail with EPERM or EACCES. */
 static void keep_capabilities(void)
 {
-	const uint64_t keep = 1ULL << CAP_DAC_OVERRIDE | 1ULL << CAP_SYS_PTRACE |
-			      1ULL << CAP_CHECKPOINT_RESTORE;
+	const uint64_t keep = 1ULL << CAP_DAC_OVERRIDE | 1ULL << CAP_SYS_PTRACE;
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct c[2];
 
@@ -84,8 +83,6 @@ static bool group_allowed(uint32_t group)
 /* Dies unless @m has its op's size and fd count, and every field is in range. */
 static void check(const union vfc_helper_request *m, ssize_t len, int flags, unsigned int n_fds)
 {
-	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	const struct vfc_helper_open_map_file *mf = &m->open_map_file;
 	const struct vfc_helper_get_client_fd *cf = &m->get_client_fd;
 	const char *name = m->get_device_fd.name;
 	uint32_t op = m->hdr.op;
@@ -105,10 +102,6 @@ static void check(const union vfc_helper_request *m, ssize_t len, int flags, uns
 		ok = n > 0 && n < VFC_HELPER_NAME_MAX;
 		while (ok && n < VFC_HELPER_NAME_MAX)
 			ok = !name[n++];
-		break;
-	case VFC_HELPER_OPEN_MAP_FILE:
-		ok = mf->pid > 0 && !mf->reserved && mf->start < mf->end && !(mf->start % page) &&
-		     !(mf->end % page);
 		break;
 	case VFC_HELPER_GET_CLIENT_FD:
 		ok = cf->pid > 0 && cf->tid > 0 && cf->fd >= 0 && !cf->reserved;
@@ -141,7 +134,6 @@ static bool allowed_group_fd(int fd)
 
 static int serve(const union vfc_helper_request *m, int fd_in)
 {
-	const struct vfc_helper_open_map_file *mf = &m->open_map_file;
 	const struct vfc_helper_get_client_fd *cf = &m->get_client_fd;
 
 	switch (m->hdr.op) {
@@ -153,8 +145,6 @@ static int serve(const union vfc_helper_request *m, int fd_in)
 		if (!allowed_group_fd(fd_in))
 			return -EBADF;
 		return vfc_priv_do_get_device_fd(fd_in, m->get_device_fd.name);
-	case VFC_HELPER_OPEN_MAP_FILE:
-		return vfc_priv_do_open_map_file(cuse_major, mf->pid, mf->start, mf->end);
 	default:
 		return vfc_priv_do_get_client_fd(cuse_major, cf->pid, cf->tid, cf->fd);
 	}

@@ -38,7 +38,7 @@ enum vfc_helper_op {
 	VFC_HELPER_OPEN_CONTAINER = 1,
 	VFC_HELPER_OPEN_GROUP = 2,
 	VFC_HELPER_GET_DEVICE_FD = 3,
-	VFC_HELPER_OPEN_MAP_FILE = 4,
+	/* 4 was OPEN_MAP_FILE, retired: the client maps its own memory now */
 	VFC_HELPER_GET_CLIENT_FD = 5,
 	VFC_HELPER_N_OPS,
 };
@@ -64,13 +64,6 @@ struct vfc_helper_get_device_fd {
 	char name[VFC_HELPER_NAME_MAX];	/* NUL-terminated, zero-filled */
 };
 
-struct vfc_helper_open_map_file {
-	struct vfc_helper_hdr hdr;
-	int32_t pid;			/* > 0 */
-	uint32_t reserved;
-	uint64_t start, end;		/* page-aligned, start < end */
-};
-
 struct vfc_helper_get_client_fd {
 	struct vfc_helper_hdr hdr;
 	int32_t pid, tid;		/* > 0 */
@@ -83,7 +76,6 @@ union vfc_helper_request {
 	struct vfc_helper_open_container open_container;
 	struct vfc_helper_open_group open_group;
 	struct vfc_helper_get_device_fd get_device_fd;
-	struct vfc_helper_open_map_file open_map_file;
 	struct vfc_helper_get_client_fd get_client_fd;
 };
 
@@ -100,7 +92,7 @@ static const struct {
 	[VFC_HELPER_OPEN_CONTAINER] = { sizeof(struct vfc_helper_open_container), 0 },
 	[VFC_HELPER_OPEN_GROUP] = { sizeof(struct vfc_helper_open_group), 0 },
 	[VFC_HELPER_GET_DEVICE_FD] = { sizeof(struct vfc_helper_get_device_fd), 1 },
-	[VFC_HELPER_OPEN_MAP_FILE] = { sizeof(struct vfc_helper_open_map_file), 0 },
+	/* op 4: size 0, so every message of it is a violation */
 	[VFC_HELPER_GET_CLIENT_FD] = { sizeof(struct vfc_helper_get_client_fd), 0 },
 };
 
@@ -108,6 +100,5 @@ static const struct {
 _Static_assert(sizeof(struct vfc_helper_open_container) == 8, "wire size");
 _Static_assert(sizeof(struct vfc_helper_open_group) == 16, "wire size");
 _Static_assert(sizeof(struct vfc_helper_get_device_fd) == 72, "wire size");
-_Static_assert(sizeof(struct vfc_helper_open_map_file) == 32, "wire size");
 _Static_assert(sizeof(struct vfc_helper_get_client_fd) == 24, "wire size");
 _Static_assert(sizeof(struct vfc_helper_reply) == 8, "wire size");

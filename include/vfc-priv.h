@@ -9,15 +9,13 @@
  *  - open_group: the kernel's /dev/vfio/<group>, for a group the daemon
  *    was configured with at start (the helper keeps that list);
  *  - get_device_fd: VFIO_GROUP_GET_DEVICE_FD on a kernel group fd;
- *  - open_map_file: the file behind a client's shared memory range
- *    (/proc/<pid>/map_files/<start>-<end>, which needs CAP_SYS_ADMIN),
- *    so the kernel backend can map it and pin it with MAP_DMA;
  *  - get_client_fd: pidfd_getfd() of a client's fd (needs ptrace rights);
  *    @tid is the calling thread FUSE named, which must still belong to
  *    @pid once the pidfd is open (pid reuse).
  *
- * open_map_file and get_client_fd serve only client processes: those that
- * hold an open file of one of the daemon's CUSE nodes.
+ * get_client_fd serves only client processes: those that hold an open file
+ * of one of the daemon's CUSE nodes. (A fifth op, open_map_file, is gone:
+ * the kernel backend's clients map their own memory.)
  *
  * Every op returns a new O_CLOEXEC fd owned by the caller, or -errno.
  */
@@ -32,7 +30,6 @@ struct vfc_priv_ops {
 	int (*open_container)(struct vfc_priv *p);
 	int (*open_group)(struct vfc_priv *p, unsigned int group);
 	int (*get_device_fd)(struct vfc_priv *p, int group_fd, const char *name);
-	int (*open_map_file)(struct vfc_priv *p, pid_t pid, uint64_t start, uint64_t end);
 	int (*get_client_fd)(struct vfc_priv *p, pid_t pid, pid_t tid, int fd);
 };
 
@@ -49,7 +46,7 @@ struct vfc_priv *vfc_priv_direct(void);
 
 /**
  * vfc_priv_direct_set_major() - the daemon's CUSE major, once its nodes
- * exist. The direct table's open_map_file and get_client_fd serve only
+ * exist. The direct table's get_client_fd serves only
  * processes holding a file of that major; until it is set, none (-EPERM).
  */
 void vfc_priv_direct_set_major(unsigned int cuse_major);
