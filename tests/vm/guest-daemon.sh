@@ -8,7 +8,7 @@
 set -u
 B=$1 R=$2 S=$3
 shift 3
-TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench kflow kcompare kprivate kmmap kqtest kdeath kviable user kuser}
+TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench kflow kcompare kprivate kmmap kqtest kdeath kviable kbench user kuser}
 CUSED=$B/cuse/vfio-cused
 RUN=$B/client/vfio-cuse-run
 CLIENT=$B/tests/vm/client/vfio-e2e-client
@@ -374,6 +374,47 @@ test_kprivate() {
 	else
 		bad "kernel backend: without the library: '$out'"
 	fi
+}
+
+# The kernel backend's costs, side by side in this boot, in alternating
+# rounds: the kernel's own VFIO, a bare CUSE server (the floor: 4 round
+# trips for a MAP+UNMAP pair whose ioctls each read their data once), and
+# vfio-cused's kernel backend under the library. Ratios in kbench.txt.
+test_kbench() {
+	n=${KBENCH_N:-300}
+	[ -n "${KDAEMON:-}" ] && { kill $KDAEMON; wait $KDAEMON; KDAEMON=; }
+	"$B/bench/bench-cuse-floor" vfio-bench/floor 2>"$R/floor.log" &
+	floor=$!
+	wait_node /dev/vfio-bench/floor || { bad "kbench: no floor server"; return; }
+	: >"$R/kbench.raw"
+	for round in 1 2 3; do
+		"$B/bench/bench-kb" vfio /dev/vfio "$KGROUP" "$VFIO_CUSE_EDU_BDF" $n |
+			sed 's/^/kernel /' >>"$R/kbench.raw"
+		"$B/bench/bench-kb" floor /dev/vfio-bench/floor $n | sed 's/^/floor /' >>"$R/kbench.raw"
+		start_kernel_daemon || return
+		"$RUN" --dev-prefix $KPREFIX -- "$B/bench/bench-kb" vfio /dev/vfio "$KGROUP" \
+			"$VFIO_CUSE_EDU_BDF" $n | sed 's/^/ours /' >>"$R/kbench.raw"
+		kill $KDAEMON
+		wait $KDAEMON
+		KDAEMON=
+	done
+	kill $floor
+	wait $floor 2>/dev/null
+	# Medians of the three rounds (mawk has no asort), then the ratios.
+	med() { awk -v k="$1 $2" '$1 " " $2 == k { print $3 }' "$R/kbench.raw" | sort -g | sed -n 2p; }
+	awk -v k="$(med kernel map_unmap_pair_us)" -v f="$(med floor floor_pair_us)" \
+		-v o="$(med ours map_unmap_pair_us)" -v km="$(med kernel bar_read_mmap_ns)" \
+		-v om="$(med ours bar_read_mmap_ns)" -v kp="$(med kernel bar_read_pread_ns)" \
+		-v op="$(med ours bar_read_pread_ns)" 'BEGIN {
+		printf "MAP_DMA+UNMAP_DMA pair: kernel %.1f us, CUSE floor (4 round trips) %.1f us, vfio-cused %.1f us: %.3fx the floor, %.2fx the kernel\n", k, f, o, o / f, o / k;
+		printf "4-byte BAR0 read: through the mapping %.0f ns (the kernel'"'"'s mapping %.0f ns: %.2fx); pread through the library %.0f ns (the kernel'"'"'s pread %.0f ns: %.0fx)\n", om, km, om / km, op, kp, op / kp;
+	}' >"$R/kbench.txt"
+	if [ -s "$R/kbench.txt" ] && [ "$(grep -c _ "$R/kbench.raw")" -ge 21 ]; then
+		ok "kernel backend measured: $(tr '\n' ' ' <"$R/kbench.txt")"
+	else
+		bad "kbench: $(cat "$R/kbench.raw")"
+	fi
+	cat "$R/kbench.txt"
 }
 
 # BAR0 of the real edu, mapped: the identification and liveness registers.
