@@ -36,12 +36,16 @@ enum vfc_emu_bar_type {
  *            serves reads and writes itself, and clears it at reset. The
  *            model's bar_read/bar_write are not called for it; it reaches
  *            the bytes with vfc_emu_pci_bar_mem().
+ * @watched: mappable, and the model wants the client's writes there: a
+ *           poller hands each changed 4-byte word to bar_write (lock
+ *           held), soon after the client wrote it (emu-pci-poll.c).
  */
 struct vfc_emu_pci_bar {
 	uint8_t type;
 	bool prefetch;
 	uint64_t size;
 	bool mappable;
+	bool watched;
 };
 
 /* Most timers a model may add. */
@@ -112,6 +116,13 @@ struct vfc_emu_pci_model {
  * them; the client's mapping shares them. NULL for other BARs.
  */
 uint8_t *vfc_emu_pci_bar_mem(struct vfc_emu_pci *pci, unsigned int bar);
+
+/**
+ * vfc_emu_pci_poll_stats() - how often the poller of watched BARs scanned
+ * them, and how many changed words it handed to the model. For tests and
+ * the idle-cost measurement.
+ */
+void vfc_emu_pci_poll_stats(struct vfc_emu_pci *pci, uint64_t *ret_scans, uint64_t *ret_hits);
 
 /** vfc_emu_pci_priv() - the model state (@priv_size zeroed bytes). */
 void *vfc_emu_pci_priv(struct vfc_emu_pci *pci);

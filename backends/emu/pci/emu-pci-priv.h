@@ -50,6 +50,13 @@ struct vfc_emu_pci {
 	uint64_t bar_addr[6]; /* "host firmware" addresses */
 	int bar_memfd[6];     /* mappable BARs: their shared memory, else -1 */
 	uint8_t *bar_mem[6];  /* ... mapped here */
+	uint32_t *bar_shadow[6]; /* watched ones: what the poller saw last */
+
+	/* the poller of watched BARs (emu-pci-poll.c), while open */
+	pthread_t poll_thread;
+	bool poll_running;
+	int poll_stop;
+	uint64_t poll_scans, poll_hits; /* under lock */
 	uint8_t msi_pos, msi_len;
 	uint8_t msix_pos;
 	uint32_t msix_table_size; /* bytes: vectors * 16 */
@@ -137,3 +144,13 @@ void vfc_emu_pci_thread_stop(struct vfc_emu_pci *pci);
 void vfc_emu_pci_timers_disarm(struct vfc_emu_pci *pci);
 int vfc_emu_pci_thread_watch(struct vfc_emu_pci *pci, int fd, uint64_t gen);
 void vfc_emu_pci_thread_unwatch(struct vfc_emu_pci *pci, int fd);
+
+/* emu-pci-poll.c: the client's writes to watched, mapped BARs. */
+#define VFC_EMU_POLL_SPIN_NS 2000000ull	/* rescan at once this long after a change */
+#define VFC_EMU_POLL_MIN_SLEEP_NS 50000ull
+#define VFC_EMU_POLL_MAX_SLEEP_NS 10000000ull	/* idle: one scan per 10 ms */
+/** vfc_emu_pci_poll_start() - start the poller if a BAR is watched (lock not held). */
+int vfc_emu_pci_poll_start(struct vfc_emu_pci *pci);
+/** vfc_emu_pci_poll_stop() - stop and join it (lock not held). */
+void vfc_emu_pci_poll_stop(struct vfc_emu_pci *pci);
+

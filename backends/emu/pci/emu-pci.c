@@ -166,6 +166,8 @@ static int model_check(const struct vfc_emu_pci_model *m)
 		default:
 			return -EINVAL;
 		}
+		if (b->watched && !b->mappable)
+			return -EINVAL;
 		/* Mappable: RAM of whole pages, with no MSI-X structure in it. */
 		if (b->mappable && (b->type == VFC_EMU_BAR_IO || b->type == VFC_EMU_BAR_NONE ||
 				    b->size < (uint64_t)sysconf(_SC_PAGESIZE) ||
@@ -256,6 +258,11 @@ static int bars_map(struct vfc_emu_pci *pci)
 		if (p == MAP_FAILED)
 			return -errno;
 		pci->bar_mem[i] = p;
+		if (pci->model->bars[i].watched) {
+			pci->bar_shadow[i] = calloc(1, bar_mem_size(pci, i));
+			if (!pci->bar_shadow[i])
+				return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -271,7 +278,9 @@ struct vfc_emu_pci *vfc_emu_pci_free(struct vfc_emu_pci *pci)
 		return NULL;
 	vfc_emu_pci_thread_stop(pci);
 	vfc_emu_pci_irq_free(pci);
+	vfc_emu_pci_poll_stop(pci);
 	for (unsigned int i = 0; i < 6; i++) {
+		free(pci->bar_shadow[i]);
 		if (pci->bar_mem[i])
 			munmap(pci->bar_mem[i], bar_mem_size(pci, i));
 		if (pci->bar_memfd[i] >= 0)
@@ -306,6 +315,7 @@ int vfc_emu_pci_new(const struct vfc_emu_pci_model *model, const char *options,
 	pci->epfd = pci->wakefd = pci->timerfd = -1;
 	for (unsigned int i = 0; i < 6; i++)
 		pci->bar_memfd[i] = -1;
+	pci->poll_stop = -1;
 	r = bars_map(pci);
 	if (r < 0)
 		return r;
@@ -389,8 +399,11 @@ static void device_reset(struct vfc_emu_pci *pci)
 	vfc_emu_pci_set_irq(pci, false);
 	vfc_emu_pci_config_reset(pci);
 	for (unsigned int i = 0; i < 6; i++)
-		if (pci->bar_mem[i])
+		if (pci->bar_mem[i]) {
 			memset(pci->bar_mem[i], 0, pci->model->bars[i].size);
+			if (pci->bar_shadow[i])	/* a reset is no write of the client's */
+				memset(pci->bar_shadow[i], 0, pci->model->bars[i].size);
+		}
 	if (pci->model->reset)
 		pci->model->reset(pci);
 }
@@ -407,7 +420,7 @@ static int emu_open_device(void *priv, struct vfc_device *dev)
 		device_reset(pci);
 	vfc_emu_pci_config_enable(pci);
 	pthread_mutex_unlock(&pci->lock);
-	return 0;
+	return vfc_emu_pci_poll_start(pci);
 }
 
 /* vfio_pci_core_disable(): bus master off, irqs off, reset, state restored. */
@@ -415,6 +428,7 @@ static void emu_close_device(void *priv)
 {
 	struct vfc_emu_pci *pci = priv;
 
+	vfc_emu_pci_poll_stop(pci);	/* it takes the lock */
 	pthread_mutex_lock(&pci->lock);
 	vfc_emu_pci_cfg_set_word(pci, PCI_COMMAND,
 				 vfc_emu_pci_cfg_word(pci, PCI_COMMAND) & ~PCI_COMMAND_MASTER);
@@ -488,10 +502,22 @@ static void bar_access(struct vfc_emu_pci *pci, unsigned int bar, uint64_t off, 
 	const struct vfc_emu_pci_model *m = pci->model;
 
 	if (pci->bar_mem[bar]) {	/* shared with the client's mappings */
-		if (write)
-			memcpy(pci->bar_mem[bar] + off, buf, size);
-		else
+		if (!write) {
 			memcpy(buf, pci->bar_mem[bar] + off, size);
+			return;
+		}
+		memcpy(pci->bar_mem[bar] + off, buf, size);
+		if (pci->bar_shadow[bar]) {
+			/* A trapped write to a watched BAR: the model sees it now,
+			 * in the words it touched, and the poller does not again. */
+			uint64_t first = off / 4, last = (off + size - 1) / 4;
+
+			for (uint64_t w = first; w <= last; w++) {
+				memcpy(&pci->bar_shadow[bar][w], pci->bar_mem[bar] + w * 4, 4);
+				if (m->bar_write)
+					m->bar_write(pci, bar, w * 4, pci->bar_shadow[bar][w], 4);
+			}
+		}
 		return;
 	}
 
