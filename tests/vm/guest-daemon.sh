@@ -367,6 +367,17 @@ test_kprivate() {
 	else
 		bad "kernel backend: MAP_DMA of private anonymous memory: '$out'"
 	fi
+	# Huge pages and read-only memory, as the kernel pins them.
+	echo 4 >/proc/sys/vm/nr_hugepages
+	out=$("$RUN" --dev-prefix $KPREFIX -- "$B/tests/vm/client/vfio-map-probe" /dev/vfio \
+		"$KGROUP" hugetlb 2>&1)
+	[ "$out" = "map: ok" ] && ok "kernel backend: MAP_DMA of a 2 MiB huge page: $out" ||
+		bad "kernel backend: MAP_DMA of a huge page: '$out'"
+	out=$("$RUN" --dev-prefix $KPREFIX -- "$B/tests/vm/client/vfio-map-probe" /dev/vfio \
+		"$KGROUP" readonly 2>&1)
+	[ "$out" = "map_read: ok map_write: EFAULT" ] &&
+		ok "kernel backend: read-only memory: $out, as the kernel pins it" ||
+		bad "kernel backend: read-only memory: '$out'"
 	out=$("$B/tests/vm/client/vfio-map-probe" /dev/$KPREFIX "$KGROUP" private 2>&1)
 	if echo "$out" | grep -q "^map: EREMOTE" &&
 		grep -q "must run in the client: run it under vfio-cuse-run" "$R/kdaemon.log"; then

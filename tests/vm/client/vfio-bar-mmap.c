@@ -163,6 +163,27 @@ int main(int argc, char **argv)
 	m.hdr.op = VFC_CHANNEL_MMAP;
 	m.hdr.reserved = 1;
 	CHECK("a reserved field set: EINVAL", raw(t.path, &m, sizeof(m)) == -EINVAL);
+	m.hdr.reserved = 0;
+	/* The device file's own token asks for the wrong things. */
+	{
+		struct vfc_channel_iommu_fd io = { .hdr = { .op = VFC_CHANNEL_IOMMU_FD } };
+		struct vfc_cuse_channel_token ct = { 0 };
+
+		memcpy(io.token, t.token, sizeof(io.token));
+		CHECK("IOMMU_FD with a device file's token: ENOTTY",
+		      raw(t.path, &io, sizeof(io)) == -ENOTTY);
+		CHECK("channel token of the container file", ioctl(c, VFC_CUSE_CHANNEL_TOKEN, &ct) == 0);
+		memcpy(m.token, ct.token, sizeof(m.token));
+		CHECK("MMAP with a container file's token: ENODEV", raw(t.path, &m, sizeof(m)) == -ENODEV);
+		memcpy(io.token, ct.token, sizeof(io.token));
+		CHECK("IOMMU_FD of an emulated container: EOPNOTSUPP",
+		      raw(t.path, &io, sizeof(io)) == -EOPNOTSUPP);
+	}
+	/* A file that is gone: its token names nothing any more. */
+	memcpy(m.token, t.token, sizeof(m.token));
+	CHECK("MMAP with the device file's token, file open: works",
+	      raw(t.path, &m, sizeof(m)) == 0);
 	close(d);
+	CHECK("MMAP with the token of a released file: EBADF", raw(t.path, &m, sizeof(m)) == -EBADF);
 	return failed;
 }

@@ -8,6 +8,10 @@
  *                                      prints "mapped", then sleeps until
  *                                      killed (with its mappings live)
  *   vfio-map-probe DIR GROUP hold-private   the same with private memory
+ *   vfio-map-probe DIR GROUP hugetlb   MAP_DMA of one 2 MiB huge page
+ *   vfio-map-probe DIR GROUP readonly  private read-only memory: mapped
+ *                                      READ, then READ|WRITE (the kernel
+ *                                      refuses to pin it writable)
  */
 
 #include <errno.h>
@@ -39,6 +43,41 @@ int main(int argc, char **argv)
 	    ioctl(c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0) {
 		printf("setup: %s\n", strerror(errno));
 		return 1;
+	}
+	if (!strcmp(argv[3], "hugetlb")) {
+		struct vfio_iommu_type1_dma_map hm = {
+			.argsz = sizeof(hm), .iova = 0x200000, .size = 2u << 20,
+			.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		};
+
+		mem = mmap(NULL, 2u << 20, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		if (mem == MAP_FAILED) {
+			printf("hugetlb: %s\n", strerrorname_np(errno));
+			return 1;
+		}
+		hm.vaddr = (uintptr_t)mem;
+		printf("map: %s\n", ioctl(c, VFIO_IOMMU_MAP_DMA, &hm) ? strerrorname_np(errno) : "ok");
+		return 0;
+	}
+	if (!strcmp(argv[3], "readonly")) {
+		struct vfio_iommu_type1_dma_map rm = {
+			.argsz = sizeof(rm), .iova = 0x100000, .size = SIZE,
+			.flags = VFIO_DMA_MAP_FLAG_READ,
+		};
+		int r1, r2;
+
+		mem = mmap(NULL, SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mem == MAP_FAILED)
+			return 1;
+		rm.vaddr = (uintptr_t)mem;
+		r1 = ioctl(c, VFIO_IOMMU_MAP_DMA, &rm) ? errno : 0;
+		rm.iova = 0x400000;
+		rm.flags |= VFIO_DMA_MAP_FLAG_WRITE;
+		r2 = ioctl(c, VFIO_IOMMU_MAP_DMA, &rm) ? errno : 0;
+		printf("map_read: %s map_write: %s\n", r1 ? strerrorname_np(r1) : "ok",
+		       r2 ? strerrorname_np(r2) : "ok");
+		return 0;
 	}
 	if (!strcmp(argv[3], "private") || !strcmp(argv[3], "hold-private")) {
 		mem = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
