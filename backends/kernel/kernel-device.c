@@ -112,20 +112,28 @@ static int kdev_get_region_info(void *priv, struct vfio_region_info *info, struc
 	return 0;
 }
 
+/* Region @index's offset in the kernel's device file, as it reported it. */
+static uint64_t region_base(struct vfc_kdevice *d, unsigned int index)
+{
+	uint64_t base = VFC_REGION_OFFSET(index);
+
+	pthread_mutex_lock(&d->lock);
+	if (index < VFC_KERNEL_MAX_REGIONS && d->region_offset[index] != UINT64_MAX)
+		base = d->region_offset[index];
+	pthread_mutex_unlock(&d->lock);
+	return base;
+}
+
 static ssize_t kdev_region_rw(void *priv, unsigned int index, uint64_t off, void *buf, size_t len,
 			      bool write)
 {
 	struct vfc_kdevice *d = priv;
-	uint64_t base = VFC_REGION_OFFSET(index);
+	uint64_t base = region_base(d, index);
 	int fd = kdev_fd(d);
 	ssize_t n;
 
 	if (fd < 0)
 		return fd;
-	pthread_mutex_lock(&d->lock);
-	if (index < VFC_KERNEL_MAX_REGIONS && d->region_offset[index] != UINT64_MAX)
-		base = d->region_offset[index];	/* as the kernel reported it */
-	pthread_mutex_unlock(&d->lock);
 	n = write ? pwrite(fd, buf, len, (off_t)(base + off)) : pread(fd, buf, len, (off_t)(base + off));
 	return n < 0 ? -errno : n;
 }
@@ -139,15 +147,11 @@ static int kdev_region_mmap(void *priv, unsigned int index, uint64_t off, uint64
 			    int *ret_fd, uint64_t *ret_off)
 {
 	struct vfc_kdevice *d = priv;
-	uint64_t base = VFC_REGION_OFFSET(index);
+	uint64_t base = region_base(d, index);
 	int fd = kdev_fd(d);
 
 	if (fd < 0)
 		return fd;
-	pthread_mutex_lock(&d->lock);
-	if (index < VFC_KERNEL_MAX_REGIONS && d->region_offset[index] != UINT64_MAX)
-		base = d->region_offset[index];
-	pthread_mutex_unlock(&d->lock);
 	fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
