@@ -81,11 +81,47 @@ static void kcache_put(int fd, int kfd)
 		vfc_preload_real_close(old);
 }
 
+#define OTHER_MAX 65536
+static _Atomic uint64_t other[OTHER_MAX / 64];
+static atomic_uint other_used;	/* any bit set: the close fast path */
+
+bool vfc_preload_known_other(int fd)
+{
+	return fd >= 0 && fd < OTHER_MAX &&
+	       (atomic_load_explicit(&other[fd / 64], memory_order_relaxed) >> (fd % 64) & 1);
+}
+
+void vfc_preload_set_other(int fd)
+{
+	if (fd < 0 || fd >= OTHER_MAX)
+		return;
+	atomic_store_explicit(&other_used, 1, memory_order_relaxed);
+	atomic_fetch_or_explicit(&other[fd / 64], 1ull << (fd % 64), memory_order_relaxed);
+}
+
+void vfc_preload_forget_range(unsigned int first, unsigned int last)
+{
+	if (!atomic_load_explicit(&other_used, memory_order_relaxed) || first >= OTHER_MAX)
+		return;
+	if (last >= OTHER_MAX)
+		last = OTHER_MAX - 1;
+	for (unsigned int fd = first; fd <= last; fd++) {
+		if (fd % 64 == 0 && last - fd >= 63) {
+			atomic_store_explicit(&other[fd / 64], 0, memory_order_relaxed);
+			fd += 63;
+			continue;
+		}
+		atomic_fetch_and_explicit(&other[fd / 64], ~(1ull << (fd % 64)),
+					  memory_order_relaxed);
+	}
+}
+
 /* The fd numbers [@first, @last] are going: forget their entries. */
 static void kcache_drop_range(unsigned int first, unsigned int last)
 {
 	int drop[KCACHE_SIZE], n = 0;
 
+	vfc_preload_forget_range(first, last);
 	if (!atomic_load_explicit(&kcache_used, memory_order_relaxed))
 		return;
 	pthread_mutex_lock(&kcache_lock);

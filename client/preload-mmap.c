@@ -117,6 +117,22 @@ static void *device_mmap(void *addr, size_t len, int prot, int flags, int fd, ui
 	return p;
 }
 
+/*
+ * Whether @fd is a device fd of ours. Numbers found to be other files are
+ * remembered until they are freed, so mmap of other files costs no
+ * syscall of ours after the first (bench/bench-mmap-other.sh).
+ */
+static bool is_device_cached(int fd, int flags)
+{
+	if (fd < 0 || (flags & MAP_ANONYMOUS) || vfc_preload_known_other(fd))
+		return false;
+	if (vfc_preload_is_device(fd))
+		return true;
+	if (fcntl(fd, F_GETFD) >= 0)	/* an open file, of another kind */
+		vfc_preload_set_other(fd);
+	return false;
+}
+
 /**
  * mmap() - the interposer for every mmap of the process: device fds of
  * vfio-cused go to device_mmap(), everything else to the real mmap.
@@ -125,7 +141,7 @@ VFC_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t
 {
 	const struct vfc_preload_real *r = vfc_preload_real();
 
-	if (fd >= 0 && !(flags & MAP_ANONYMOUS) && vfc_preload_is_device(fd))
+	if (is_device_cached(fd, flags))
 		return device_mmap(addr, len, prot, flags, fd, (uint64_t)off);
 	if (!r->mmap) {
 		errno = ENOSYS;
@@ -138,7 +154,7 @@ VFC_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off
 {
 	const struct vfc_preload_real *r = vfc_preload_real();
 
-	if (fd >= 0 && !(flags & MAP_ANONYMOUS) && vfc_preload_is_device(fd))
+	if (is_device_cached(fd, flags))
 		return device_mmap(addr, len, prot, flags, fd, (uint64_t)off);
 	if (!r->mmap64) {
 		errno = ENOSYS;

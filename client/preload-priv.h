@@ -54,6 +54,17 @@ struct vfc_preload_real {
 	int (*close_range)(unsigned int first, unsigned int last, int flags);
 };
 
+/*
+ * Fd numbers known not to be files of vfio-cused, for the mmap wrapper:
+ * a file never becomes one, so only a new file under the number can
+ * change the answer, and every number is freed through close, dup2, dup3
+ * or close_range, which forget it (preload-dma.c). Numbers from 65536 up
+ * are not kept.
+ */
+bool vfc_preload_known_other(int fd);
+void vfc_preload_set_other(int fd);
+void vfc_preload_forget_range(unsigned int first, unsigned int last);
+
 /** vfc_preload_real_close() - the real close(), for the library's own fds. */
 int vfc_preload_real_close(int fd);
 

@@ -651,6 +651,28 @@ static void sc_mmap(int argc, char **argv)
 	CHECK(c->cmd == VFC_CUSE_CHANNEL_TOKEN && c->fd == fd);
 	CHECK(mmap64(NULL, 4096, PROT_READ, MAP_SHARED, fd, 1ull << 40) == MAP_FAILED &&
 	      errno == ENODEV);
+	/* A number known to be another file (the memfd above), then given a
+	 * device fd by dup2 or by a close and a reopen: the device path again. */
+	CHECK(dup2(fd, plain) == plain);
+	log_reset();
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, plain, 1ull << 40) == MAP_FAILED &&
+	      errno == ENODEV);
+	CHECK(log_count() == 1 && log_at(0)->fd == plain);
+	{
+		int other = memfd_create("other", MFD_CLOEXEC), again;
+
+		CHECK(other >= 0 && ftruncate(other, 4096) == 0);
+		p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, other, 0);
+		CHECK(p != MAP_FAILED);
+		munmap(p, 4096);
+		CHECK(close(other) == 0);
+		again = fcntl(fd, F_DUPFD_CLOEXEC, other);	/* the lowest free from there */
+		CHECK(again == other);
+		log_reset();
+		CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, again, 1ull << 40) == MAP_FAILED &&
+		      errno == ENODEV);
+		CHECK(log_count() == 1 && log_at(0)->fd == again);
+	}
 	/* A read-only open cannot be mapped shared and writable: EACCES. */
 	{
 		char path[64];
