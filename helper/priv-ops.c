@@ -12,7 +12,6 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <linux/vfio.h>
 #include <stdio.h>
 #include <string.h>

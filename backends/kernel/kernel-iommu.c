@@ -13,10 +13,10 @@
  * client's copy of it are closed.
  */
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "kernel-priv.h"
@@ -29,6 +29,7 @@ struct kcontainer {
 	int fd;			/* the kernel's container */
 	unsigned long type;
 	bool iommu_set;
+	atomic_bool told;	/* the EREMOTE line was logged */
 	unsigned int groups;
 };
 
@@ -123,9 +124,12 @@ static int ioctl_in_client(struct kcontainer *kc, struct vfc_ioctl *io)
 
 	vfc_debug("caller %d: %s runs in the client, on the kernel's container", pid,
 		  io->desc ? io->desc->name : "ioctl");
-	if (!io->in_len)
-		vfc_info("caller %d: %s on the kernel backend must run in the client: run it under "
-			 "vfio-cuse-run (LD_PRELOAD=libvfio-cuse-preload.so)", pid,
+	/* Once per container: a client can repeat the call without end. The
+	 * library handles EREMOTE itself; others are told what to do. */
+	if (!atomic_exchange(&kc->told, true))
+		vfc_info("caller %d: %s on the kernel backend runs in the client (EREMOTE): the "
+			 "client library does it; clients without it must run under vfio-cuse-run "
+			 "(LD_PRELOAD=libvfio-cuse-preload.so)", pid,
 			 io->desc ? io->desc->name : "ioctl");
 	return -EREMOTE;
 }
