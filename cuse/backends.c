@@ -56,13 +56,13 @@ static int add_fake_device(struct vfc_daemon *d, const struct vfc_cfg_device *cd
 		vfc_err("device \"%s\": backend fake has only model fake", cd->name);
 		return -EINVAL;
 	}
-	fd = calloc(1, sizeof(*fd));
 	arr = realloc(fake_devices, (n_fake_devices + 1) * sizeof(*arr));
-	if (!fd || !arr) {
-		free(fd);
+	if (!arr)
 		return -ENOMEM;
-	}
-	fake_devices = arr;
+	fake_devices = arr;	/* realloc may have moved and freed the old array */
+	fd = calloc(1, sizeof(*fd));
+	if (!fd)
+		return -ENOMEM;
 	fake_devices[n_fake_devices++] = fd;
 	vfc_fake_device_init(fd, 0x1234, 0x11e8);
 	return vfc_group_add_device(g, cd->name, &vfc_fake_device_ops, fd, NULL);
