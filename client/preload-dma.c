@@ -176,7 +176,8 @@ VFC_EXPORT int dup2(int oldfd, int newfd)
 {
 	const struct vfc_preload_real *r = vfc_preload_real();
 
-	if (newfd >= 0 && oldfd != newfd && fcntl(oldfd, F_GETFD) >= 0)
+	/* Forgetting is always safe: at worst, one lookup again later. */
+	if (newfd >= 0 && oldfd != newfd)
 		kcache_drop_range((unsigned int)newfd, (unsigned int)newfd);
 	if (!r->dup2) {
 		errno = ENOSYS;
@@ -189,7 +190,8 @@ VFC_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	const struct vfc_preload_real *r = vfc_preload_real();
 
-	if (newfd >= 0 && oldfd != newfd && fcntl(oldfd, F_GETFD) >= 0)
+	/* Forgetting is always safe: at worst, one lookup again later. */
+	if (newfd >= 0 && oldfd != newfd)
 		kcache_drop_range((unsigned int)newfd, (unsigned int)newfd);
 	if (!r->dup3) {
 		errno = ENOSYS;

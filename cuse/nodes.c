@@ -29,6 +29,7 @@
 #include "vfc-cuse-proto.h"
 #include "vfc-log.h"
 #include "vfc-macro.h"
+#include "vfc-uid-count.h"
 
 struct vfc_work {
 	struct vfc_node *node;
@@ -41,23 +42,11 @@ struct vfc_work {
 #define VFC_WORKERS_PER_UID 8
 
 /* Under d->lock: how many requests of each uid the workers are serving. */
-static struct {
-	uint32_t uid;
-	unsigned int n;
-} running[VFC_MAX_WORKERS];
+static struct vfc_uid_count running[VFC_MAX_WORKERS];
 
 static unsigned int *running_of(uint32_t uid, bool create)
 {
-	for (unsigned int i = 0; i < VFC_MAX_WORKERS; i++)
-		if (running[i].n && running[i].uid == uid)
-			return &running[i].n;
-	if (create)
-		for (unsigned int i = 0; i < VFC_MAX_WORKERS; i++)
-			if (!running[i].n) {
-				running[i].uid = uid;
-				return &running[i].n;
-			}
-	return NULL;
+	return vfc_uid_count(running, VFC_MAX_WORKERS, uid, create);
 }
 
 static bool uid_may_run(uint32_t uid)

@@ -11,28 +11,17 @@
 #include <unistd.h>
 
 #include "reaper.h"
+#include "vfc-uid-count.h"
 #include "vfc-macro.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-	uid_t uid;
-	unsigned int n;
-} slots[VFC_REAPER_MAX];
+static struct vfc_uid_count slots[VFC_REAPER_MAX];
 static unsigned int total;
 
 /* Under lock: @uid's entry, a free one if @create, or NULL. */
 static unsigned int *count_of(uid_t uid, bool create)
 {
-	for (unsigned int i = 0; i < VFC_REAPER_MAX; i++)
-		if (slots[i].n && slots[i].uid == uid)
-			return &slots[i].n;
-	if (create)
-		for (unsigned int i = 0; i < VFC_REAPER_MAX; i++)
-			if (!slots[i].n) {
-				slots[i].uid = uid;
-				return &slots[i].n;
-			}
-	return NULL;
+	return vfc_uid_count(slots, VFC_REAPER_MAX, uid, create);
 }
 
 int vfc_reaper_reserve(uid_t uid)
