@@ -28,7 +28,7 @@ static int add_emu_device(struct vfc_daemon *d, const struct vfc_cfg_device *cd,
 
 	r = vfc_emu_pci_create(cd->model, cd->options, &pci);
 	if (r == -ENOENT) {
-		vfc_err("device \"%s\": no emulated model \"%s\" (edu, pcitest)", cd->name,
+		vfc_err("device \"%s\": no emulated model \"%s\" (edu, pcitest, nvme)", cd->name,
 			cd->model);
 		return -EINVAL;
 	}

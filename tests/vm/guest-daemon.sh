@@ -3,12 +3,13 @@
 # with emulated edu devices, then the end-to-end tests against it.
 # Usage: guest-daemon.sh BUILD_DIR RESULTS_DIR SOURCE_DIR [TEST...]
 # Tests: flow compare perms death hostile mmap qemu taken bench, then the kernel
-# backend's: kflow kcompare kprivate kmmap kdeath kviable, and unprivileged daemons:
-# user kuser (default: all).
+# backend's: kflow kcompare kprivate kmmap kdeath kviable, unprivileged daemons:
+# user kuser, and the emulated NVMe under QEMU's userspace driver: nvme nvbench
+# (default: all).
 set -u
 B=$1 R=$2 S=$3
 shift 3
-TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench kflow kcompare kprivate kmmap kqtest kdeath kviable kbench user kuser}
+TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench kflow kcompare kprivate kmmap kqtest kdeath kviable kbench user kuser nvme nvbench}
 CUSED=$B/cuse/vfio-cused
 RUN=$B/client/vfio-cuse-run
 CLIENT=$B/tests/vm/client/vfio-e2e-client
@@ -587,6 +588,134 @@ test_kuser() {
 	wait $UDAEMON
 }
 
+# The emulated NVMe, driven by QEMU's userspace NVMe driver (qemu-img and
+# qemu-io of Debian's qemu-utils, unmodified) through its own daemon.
+NVPREFIX=vfio-nv
+NVRUN=/tmp/run-nv
+NVBDF=0000:06:11.0
+NVIMG=/tmp/nvme.img
+NVDAEMON=
+
+start_nvme_daemon() { # MODEL-OPTIONS
+	"$CUSED" --prefix $NVPREFIX --rundir $NVRUN \
+		--device "$NVBDF,group=30,model=nvme,options=$1" 2>>"$R/nvme-daemon.log" &
+	NVDAEMON=$!
+	wait_node /dev/$NVPREFIX/30
+}
+
+stop_nvme_daemon() {
+	[ -n "$NVDAEMON" ] || return 0
+	kill $NVDAEMON
+	wait $NVDAEMON
+	NVDAEMON=
+}
+
+nv() { # CMD... under the library and the sysfs view, with a time limit
+	VFIO_CUSE_RUNDIR=$NVRUN timeout 120 "$RUN" --dev-prefix $NVPREFIX --sysfs-view -- "$@"
+}
+
+# qemu-io prints "Pattern verification failed" and errors but may still exit 0.
+nv_io() { # NAME NSID qemu-io-ARGS...
+	name=$1 ns=$2
+	shift 2
+	if nv qemu-io -f raw "$@" "nvme://$NVBDF/$ns" >"$R/$name.txt" 2>&1 &&
+		! grep -qi "fail\|error\|abort" "$R/$name.txt"; then
+		return 0
+	fi
+	tail -5 "$R/$name.txt"
+	return 1
+}
+
+test_nvme() {
+	rm -f $NVIMG $NVRUN/nvme-daemon.log
+	if ! start_nvme_daemon "file=$NVIMG:size=64M:namespaces=2"; then
+		bad "nvme: the daemon did not come up"
+		cat "$R/nvme-daemon.log"
+		return
+	fi
+	if nv qemu-img info "nvme://$NVBDF/1" >"$R/nvme-info.txt" 2>&1 &&
+		grep -q "virtual size: 32 MiB (33554432 bytes)" "$R/nvme-info.txt"; then
+		ok "nvme: qemu-img info: $(grep 'virtual size' "$R/nvme-info.txt")"
+	else
+		bad "nvme: qemu-img info"
+		cat "$R/nvme-info.txt"
+	fi
+	# Patterns at several offsets and sizes, up to 3 MiB (over MDTS, so
+	# split by the driver), synchronous and asynchronous, then read back.
+	if nv_io nvme-io 1 -c 'write -P 0x11 0 4k' -c 'write -P 0x22 12k 512' \
+		-c 'write -P 0x33 1M 64k' -c 'write -P 0x44 5M 3M' \
+		-c 'aio_write -P 0x55 10M 1M' -c 'aio_write -P 0x66 12M 2M' -c 'aio_flush' \
+		-c 'write -P 0x77 20M 2M' -c 'write -z 20M 1M' -c 'flush' \
+		-c 'read -P 0x11 0 4k' -c 'read -P 0x22 12k 512' -c 'read -P 0x33 1M 64k' \
+		-c 'read -P 0x44 5M 3M' -c 'aio_read -P 0x55 10M 1M' -c 'aio_read -P 0x66 12M 2M' \
+		-c 'aio_flush' -c 'read -P 0 20M 1M' -c 'read -P 0x77 21M 1M' &&
+		[ "$(grep -c '^wrote ' "$R/nvme-io.txt")" -eq 8 ] &&
+		[ "$(grep -c '^read ' "$R/nvme-io.txt")" -eq 8 ]; then
+		ok "nvme: qemu-io wrote 8 patterns (4k to 3M, sync and aio, write -z) and read them back"
+	else
+		bad "nvme: qemu-io patterns"
+	fi
+	# qemu-img convert onto the device, compared by qemu-img.
+	head -c 32M /dev/urandom >/tmp/nvme-src.raw
+	if nv qemu-img convert -n -f raw -O raw /tmp/nvme-src.raw "nvme://$NVBDF/1" \
+		>"$R/nvme-convert.txt" 2>&1 &&
+		nv qemu-img compare -f raw -F raw /tmp/nvme-src.raw "nvme://$NVBDF/1" \
+		>>"$R/nvme-convert.txt" 2>&1 && grep -q "Images are identical" "$R/nvme-convert.txt"; then
+		ok "nvme: qemu-img convert -n of 32 MiB, then qemu-img compare: identical"
+	else
+		bad "nvme: qemu-img convert and compare"
+		tail -5 "$R/nvme-convert.txt"
+	fi
+	# The second namespace: its own blocks, behind the first's in the file.
+	if nv_io nvme-ns2 2 -c 'write -P 0x99 0 1M' -c 'write -P 0x9a 31M 1M' \
+		-c 'read -P 0x99 0 1M' -c 'read -P 0x9a 31M 1M'; then
+		ok "nvme: namespace 2 written and read back"
+	else
+		bad "nvme: namespace 2"
+	fi
+	stop_nvme_daemon
+	if cmp -n 33554432 $NVIMG /tmp/nvme-src.raw >/dev/null &&
+		[ "$(dd if=$NVIMG bs=1M skip=32 count=1 2>/dev/null | od -An -v -tx1 | tr -s ' \n' '\n\n' | sort -u | tr -d '\n')" = 99 ] &&
+		[ "$(dd if=$NVIMG bs=1M skip=63 count=1 2>/dev/null | od -An -v -tx1 | tr -s ' \n' '\n\n' | sort -u | tr -d '\n')" = 9a ]; then
+		ok "nvme: after the daemon stopped, the backing file holds both namespaces' data"
+	else
+		bad "nvme: the backing file after the daemon stopped"
+	fi
+	# A new daemon on the same file reads it back.
+	if start_nvme_daemon "file=$NVIMG:namespaces=2" &&
+		nv qemu-img compare -f raw -F raw /tmp/nvme-src.raw "nvme://$NVBDF/1" \
+		>"$R/nvme-restart.txt" 2>&1 && nv_io nvme-restart-ns2 2 -c 'read -P 0x99 0 1M'; then
+		ok "nvme: after a daemon restart both namespaces read back"
+	else
+		bad "nvme: after a daemon restart"
+		cat "$R/nvme-restart.txt"
+	fi
+	stop_nvme_daemon
+	if grep -q "controller fatal" "$R/nvme-daemon.log"; then
+		bad "nvme: the controller went fatal: $(grep 'controller fatal' "$R/nvme-daemon.log" | head -1)"
+	fi
+	rm -f /tmp/nvme-src.raw
+}
+
+test_nvbench() {
+	rm -f $NVIMG
+	head -c 64M /dev/urandom >$NVIMG
+	if ! start_nvme_daemon "file=$NVIMG"; then
+		bad "nvbench: the daemon did not come up"
+		return
+	fi
+	if VFIO_CUSE_RUNDIR=$NVRUN sh "$S/bench/bench-nvme.sh" "$RUN" $NVPREFIX $NVBDF $NVIMG \
+		$NVDAEMON >"$R/nvbench.txt" 2>"$R/nvbench.err"; then
+		ok "nvme measured: $(tr '\n' ' ' <"$R/nvbench.txt")"
+	else
+		bad "nvbench"
+		tail -5 "$R/nvbench.err"
+	fi
+	cat "$R/nvbench.txt"
+	stop_nvme_daemon
+	rm -f $NVIMG
+}
+
 id -u $USER_OK >/dev/null 2>&1 || true
 start_daemon
 for t in $TESTS; do
@@ -598,6 +727,7 @@ done
 kill $DAEMON
 wait $DAEMON
 [ -n "${KDAEMON:-}" ] && { kill $KDAEMON; wait $KDAEMON; }
+stop_nvme_daemon
 echo "daemon exit: $?"
 grep -c '^<[0-3]>' "$R/daemon.log" >/dev/null && { echo "daemon errors:"; grep '^<[0-3]>' "$R/daemon.log" | head; }
 echo "guest: $pass passed, $fail failed"

@@ -28,7 +28,7 @@ OFFLINE=0
 QUIET=0
 PRINT_ENV=0
 
-PACKAGES=(qemu-system-x86 busybox-static kmod cpio binutils xz-utils zstd gzip bzip2 lz4 coreutils util-linux)
+PACKAGES=(qemu-system-x86 qemu-utils busybox-static kmod cpio binutils xz-utils zstd gzip bzip2 lz4 coreutils util-linux)
 # Modules for the guest, in the wanted load order; dependencies are added by
 # modprobe --show-depends.  Absent or built-in ones are skipped.
 MODULES=(

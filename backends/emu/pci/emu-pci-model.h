@@ -27,6 +27,14 @@ enum vfc_emu_bar_type {
 };
 
 /**
+ * struct vfc_emu_pci_range - a byte range of a BAR; a list of them ends
+ * with one of length 0.
+ */
+struct vfc_emu_pci_range {
+	uint64_t off, len;
+};
+
+/**
  * struct vfc_emu_pci_bar - one base address register.
  * @type: enum vfc_emu_bar_type.
  * @prefetch: memory BARs only.
@@ -39,6 +47,9 @@ enum vfc_emu_bar_type {
  * @watched: mappable, and the model wants the client's writes there: a
  *           poller hands each changed 4-byte word to bar_write (lock
  *           held), soon after the client wrote it (emu-pci-poll.c).
+ * @watch: watched only: the 4-byte aligned ranges the poller scans, for a
+ *         BAR whose registers are few; NULL for all of it. The client's
+ *         writes elsewhere stay in the memory unseen.
  */
 struct vfc_emu_pci_bar {
 	uint8_t type;
@@ -46,6 +57,7 @@ struct vfc_emu_pci_bar {
 	uint64_t size;
 	bool mappable;
 	bool watched;
+	const struct vfc_emu_pci_range *watch;
 };
 
 /* Most timers a model may add. */
@@ -75,12 +87,20 @@ struct vfc_emu_pci_bar {
  * @init: set up the model state (add timers); lock not held. May be NULL.
  * @set_option: one "key=value" the framework does not know; lock not
  *              held; return 0 or -EINVAL. May be NULL (every key fails).
+ * @realize: finish the set-up once every option is known (open backing
+ *           files, size tables); lock not held; return 0 or -errno. May
+ *           be NULL. @destroy runs whether or not it succeeded.
  * @destroy: free what @init made; lock not held. May be NULL.
  * @reset: return the registers to power-on state; lock held. The
  *         framework has already disarmed every timer and deasserted INTx.
  * @bar_read: read @size (1, 2, 4 or 8) bytes at @off of BAR @bar, naturally
  *            aligned; lock held. Not called for the MSI-X table and PBA.
  * @bar_write: write; lock held.
+ * @poll_work: called by the poller of watched BARs, lock not held, after
+ *             a scan that handed bar_write changed words: the model may do
+ *             there the work those writes started (vfc_emu_pci_polling()),
+ *             on the thread that noticed them, instead of waking another.
+ *             May be NULL.
  */
 struct vfc_emu_pci_model {
 	const char *name;
@@ -103,19 +123,38 @@ struct vfc_emu_pci_model {
 	size_t priv_size;
 	int (*init)(struct vfc_emu_pci *pci);
 	int (*set_option)(struct vfc_emu_pci *pci, const char *key, const char *value);
+	int (*realize)(struct vfc_emu_pci *pci);
 	void (*destroy)(struct vfc_emu_pci *pci);
 	void (*reset)(struct vfc_emu_pci *pci);
 	uint64_t (*bar_read)(struct vfc_emu_pci *pci, unsigned int bar, uint64_t off,
 			     unsigned int size);
 	void (*bar_write)(struct vfc_emu_pci *pci, unsigned int bar, uint64_t off, uint64_t val,
 			  unsigned int size);
+	void (*poll_work)(struct vfc_emu_pci *pci);
 };
+
+/**
+ * vfc_emu_pci_polling() - whether the bar_write being called (lock held)
+ * comes from the poller, which calls @poll_work after its scan; false for
+ * a trapped write, whose work needs another thread (a timer).
+ */
+bool vfc_emu_pci_polling(struct vfc_emu_pci *pci);
 
 /**
  * vfc_emu_pci_bar_mem() - the bytes of a mappable BAR, as the daemon sees
  * them; the client's mapping shares them. NULL for other BARs.
  */
 uint8_t *vfc_emu_pci_bar_mem(struct vfc_emu_pci *pci, unsigned int bar);
+
+/**
+ * vfc_emu_pci_bar_store32() - the device's own write of a 32-bit word of a
+ * mappable BAR (lock held): the client sees it, and a watched BAR's poller
+ * does not report it as the client's. For registers the device owns
+ * (status, read-only fields) and for putting back what the client may not
+ * change. @off is 4-byte aligned and inside the BAR.
+ */
+void vfc_emu_pci_bar_store32(struct vfc_emu_pci *pci, unsigned int bar, uint64_t off,
+			     uint32_t val);
 
 /**
  * vfc_emu_pci_poll_stats() - how often the poller of watched BARs scanned
@@ -212,3 +251,4 @@ int vfc_emu_pci_parse_u64(const char *value, uint64_t *ret);
 /* The built-in models. */
 extern const struct vfc_emu_pci_model vfc_emu_edu_model;
 extern const struct vfc_emu_pci_model vfc_emu_pcitest_model;
+extern const struct vfc_emu_pci_model vfc_emu_nvme_model;

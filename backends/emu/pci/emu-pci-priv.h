@@ -57,6 +57,7 @@ struct vfc_emu_pci {
 	bool poll_running;
 	int poll_stop;
 	uint64_t poll_scans, poll_hits; /* under lock */
+	bool poll_in_scan;		/* under lock: bar_write comes from the poller */
 	uint8_t msi_pos, msi_len;
 	uint8_t msix_pos;
 	uint32_t msix_table_size; /* bytes: vectors * 16 */
@@ -149,6 +150,8 @@ void vfc_emu_pci_thread_unwatch(struct vfc_emu_pci *pci, int fd);
 #define VFC_EMU_POLL_SPIN_NS 2000000ull	/* rescan at once this long after a change */
 #define VFC_EMU_POLL_MIN_SLEEP_NS 50000ull
 #define VFC_EMU_POLL_MAX_SLEEP_NS 10000000ull	/* idle: one scan per 10 ms */
+#define VFC_EMU_POLL_DEEP_AFTER_NS 1000000000ull	/* quiet this long: deep idle */
+#define VFC_EMU_POLL_DEEP_SLEEP_NS 100000000ull	/* deep idle: one scan per 100 ms */
 /** vfc_emu_pci_poll_start() - start the poller if a BAR is watched (lock not held). */
 int vfc_emu_pci_poll_start(struct vfc_emu_pci *pci);
 /** vfc_emu_pci_poll_stop() - stop and join it (lock not held). */

@@ -26,6 +26,7 @@
 static const struct vfc_emu_pci_model *const builtin_models[] = {
 	&vfc_emu_edu_model,
 	&vfc_emu_pcitest_model,
+	&vfc_emu_nvme_model,
 };
 
 /* Distinct "firmware" BAR windows for devices made in one process. */
@@ -168,6 +169,11 @@ static int model_check(const struct vfc_emu_pci_model *m)
 		}
 		if (b->watched && !b->mappable)
 			return -EINVAL;
+		if (b->watch && !b->watched)
+			return -EINVAL;
+		for (const struct vfc_emu_pci_range *r = b->watch; r && r->len; r++)
+			if ((r->off | r->len) % 4 || r->off >= b->size || r->len > b->size - r->off)
+				return -EINVAL;
 		/* Mappable: RAM of whole pages, with no MSI-X structure in it. */
 		if (b->mappable && (b->type == VFC_EMU_BAR_IO || b->type == VFC_EMU_BAR_NONE ||
 				    b->size < (uint64_t)sysconf(_SC_PAGESIZE) ||
@@ -272,6 +278,16 @@ uint8_t *vfc_emu_pci_bar_mem(struct vfc_emu_pci *pci, unsigned int bar)
 	return bar < 6 ? pci->bar_mem[bar] : NULL;
 }
 
+void vfc_emu_pci_bar_store32(struct vfc_emu_pci *pci, unsigned int bar, uint64_t off,
+			     uint32_t val)
+{
+	if (bar >= 6 || !pci->bar_mem[bar] || off % 4 || off >= pci->model->bars[bar].size)
+		return;
+	__atomic_store_n((uint32_t *)(pci->bar_mem[bar] + off), val, __ATOMIC_RELEASE);
+	if (pci->bar_shadow[bar])
+		pci->bar_shadow[bar][off / 4] = val;
+}
+
 struct vfc_emu_pci *vfc_emu_pci_free(struct vfc_emu_pci *pci)
 {
 	if (!pci)
@@ -338,6 +354,11 @@ int vfc_emu_pci_new(const struct vfc_emu_pci_model *model, const char *options,
 	r = apply_options(pci, options);
 	if (r < 0)
 		return r;
+	if (model->realize) {
+		r = model->realize(pci);
+		if (r < 0)
+			return r;
+	}
 	assign_bars(pci);
 	r = vfc_emu_pci_config_init(pci);
 	if (r < 0)
