@@ -124,13 +124,14 @@ static void *device_mmap(void *addr, size_t len, int prot, int flags, int fd, ui
  */
 static bool is_device_cached(int fd, int flags)
 {
-	if (fd < 0 || (flags & MAP_ANONYMOUS) || vfc_preload_known_other(fd))
-		return false;
-	if (vfc_preload_is_device(fd))
-		return true;
-	if (fcntl(fd, F_GETFD) >= 0)	/* an open file, of another kind */
-		vfc_preload_set_other(fd);
-	return false;
+	return !(flags & MAP_ANONYMOUS) && vfc_preload_is_device_cached(fd);
+}
+
+/* CUSE files have no mmap: ENODEV from the real one on a remembered number. */
+static bool is_stale(void *p, int fd, int flags)
+{
+	return p == MAP_FAILED && !(flags & MAP_ANONYMOUS) &&
+	       vfc_preload_stale_other(fd, errno, ENODEV);
 }
 
 /**
@@ -140,6 +141,8 @@ static bool is_device_cached(int fd, int flags)
 VFC_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	const struct vfc_preload_real *r = vfc_preload_real();
+	int saved = errno;
+	void *p;
 
 	if (is_device_cached(fd, flags))
 		return device_mmap(addr, len, prot, flags, fd, (uint64_t)off);
@@ -147,12 +150,19 @@ VFC_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t
 		errno = ENOSYS;
 		return MAP_FAILED;
 	}
-	return r->mmap(addr, len, prot, flags, fd, off);
+	p = r->mmap(addr, len, prot, flags, fd, off);
+	if (is_stale(p, fd, flags)) {
+		errno = saved;
+		return device_mmap(addr, len, prot, flags, fd, (uint64_t)off);
+	}
+	return p;
 }
 
 VFC_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
 {
 	const struct vfc_preload_real *r = vfc_preload_real();
+	int saved = errno;
+	void *p;
 
 	if (is_device_cached(fd, flags))
 		return device_mmap(addr, len, prot, flags, fd, (uint64_t)off);
@@ -160,5 +170,10 @@ VFC_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off
 		errno = ENOSYS;
 		return MAP_FAILED;
 	}
-	return r->mmap64(addr, len, prot, flags, fd, off);
+	p = r->mmap64(addr, len, prot, flags, fd, off);
+	if (is_stale(p, fd, flags)) {
+		errno = saved;
+		return device_mmap(addr, len, prot, flags, fd, (uint64_t)off);
+	}
+	return p;
 }

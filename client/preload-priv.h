@@ -55,15 +55,38 @@ struct vfc_preload_real {
 };
 
 /*
- * Fd numbers known not to be files of vfio-cused, for the mmap wrapper:
- * a file never becomes one, so only a new file under the number can
- * change the answer, and every number is freed through close, dup2, dup3
- * or close_range, which forget it (preload-dma.c). Numbers from 65536 up
- * are not kept.
+ * Fd numbers known not to be files of vfio-cused, for the mmap and pread
+ * wrappers: a file never becomes one, so only a new file under the number
+ * can change the answer. close, dup2, dup3 and close_range forget it
+ * (preload-dma.c); a close the library cannot see (glibc's fclose, a raw
+ * syscall) leaves the number remembered, so a wrapper whose real call
+ * fails as on a CUSE file (ESPIPE, ENODEV) asks again with
+ * vfc_preload_stale_other(). Numbers from 65536 up are not kept.
  */
 bool vfc_preload_known_other(int fd);
 void vfc_preload_set_other(int fd);
 void vfc_preload_forget_range(unsigned int first, unsigned int last);
+
+/**
+ * vfc_preload_is_device_cached() - vfc_preload_is_device() that remembers
+ * other files: no syscall for a number already found to be one.
+ * @fd: any fd number.
+ *
+ * Return: whether @fd is a vfio-cused device fd. errno is kept.
+ */
+bool vfc_preload_is_device_cached(int fd);
+
+/**
+ * vfc_preload_stale_other() - after a real call on a remembered number
+ * failed with @err, whether the number now holds a device fd of ours.
+ * @fd: the number.
+ * @err: the real call's errno.
+ * @cuse_err: the errno a CUSE file gives that call (ESPIPE, ENODEV).
+ *
+ * Return: true when @fd was remembered as another file but is a device
+ * fd (it is then forgotten). errno is kept.
+ */
+bool vfc_preload_stale_other(int fd, int err, int cuse_err);
 
 /** vfc_preload_real_close() - the real close(), for the library's own fds. */
 int vfc_preload_real_close(int fd);

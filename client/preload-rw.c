@@ -16,7 +16,9 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -52,37 +54,139 @@ static size_t max_rw_count(void)
 	return (size_t)INT_MAX & ~((size_t)getpagesize() - 1);
 }
 
+/* The raw ioctl; errno on failure. */
+static int raw_ioctl(int fd, unsigned long cmd, unsigned long arg)
+{
+	const struct vfc_preload_real *real = vfc_preload_real();
+
+	if (!real->ioctl) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real->ioctl(fd, cmd, arg);
+}
+
+/* Whether @off can travel in a fast access's number and argument. */
+static bool fast_offset(uint64_t off)
+{
+	return (off >> 40) <= VFC_CUSE_RW_FAST_INDEX_MAX && !(off & 0xff00000000ull);
+}
+
 /*
- * Move @n bytes at @buf to or from device offset @off in chunks.
+ * One round trip: 1, 2 or 4 bytes (vfc-cuse-proto.h, VFC_CUSE_RW_FAST).
+ * Return: bytes done, or -errno.
+ */
+static ssize_t xfer_fast(int fd, uint8_t *buf, uint32_t len, uint64_t off, bool write)
+{
+	unsigned long arg = (unsigned long)(off & 0xffffffffu);
+	unsigned int index = (unsigned int)(off >> 40);
+	struct vfc_cuse_rw_stash st;
+	uint32_t value = 0;
+	int r;
+
+	if (write) {
+		memcpy(&value, buf, len);
+		r = raw_ioctl(fd, VFC_CUSE_RW_FAST_CMD(true, index, len),
+			      arg | (unsigned long)value << 32);
+		if (r < 0)
+			return -errno;
+		return (uint32_t)r > len ? -EIO : r;	/* more: the daemon broke the protocol */
+	}
+	r = raw_ioctl(fd, VFC_CUSE_RW_FAST_CMD(false, index, len), arg);
+	if (r != -1) {
+		value = (uint32_t)r ^ VFC_CUSE_RW_FAST_BIAS;
+		memcpy(buf, &value, len);
+		return len;
+	}
+	if (errno != VFC_CUSE_RW_STASHED)
+		return -errno;
+	/* The value did not fit the result, or the read was short: the
+	 * daemon kept it for this thread. */
+	if (raw_ioctl(fd, VFC_CUSE_RW_STASH, (unsigned long)&st) < 0)
+		return -errno;
+	VALGRIND_MAKE_MEM_DEFINED(&st, sizeof(st));
+	if (st.len > len)
+		return -EIO;
+	memcpy(buf, &st.value, st.len);
+	return st.len;
+}
+
+/*
+ * Two round trips: up to VFC_CUSE_RW_BOUNCE_MAX bytes beside their header,
+ * in a buffer on the stack. Return: bytes done, or -errno.
+ */
+static ssize_t xfer_bounce(int fd, uint8_t *buf, uint32_t len, uint64_t off, bool write)
+{
+	struct {
+		struct vfc_cuse_rw_bounce h;
+		uint8_t data[VFC_CUSE_RW_BOUNCE_MAX];
+	} b;
+	int r;
+
+	b.h = (struct vfc_cuse_rw_bounce){
+		.offset = off, .len = len, .flags = write ? VFC_CUSE_RW_WRITE : 0,
+	};
+	if (write)
+		memcpy(b.data, buf, len);
+	r = raw_ioctl(fd, VFC_CUSE_RW_BOUNCE_CMD(write ? _IOC_WRITE : _IOC_READ | _IOC_WRITE, len),
+		      (unsigned long)&b);
+	if (r < 0)
+		return -errno;
+	if ((uint32_t)r > len)
+		return -EIO;
+	if (!write) {
+		/* valgrind cannot see the daemon write into our memory. */
+		VALGRIND_MAKE_MEM_DEFINED(b.data, r);
+		memcpy(buf, b.data, (size_t)r);
+	}
+	return r;
+}
+
+/* Three round trips: up to VFC_CUSE_RW_MAX bytes. Return: bytes or -errno. */
+static ssize_t xfer_large(int fd, uint8_t *buf, uint32_t len, uint64_t off, bool write)
+{
+	struct vfc_cuse_rw rw = {
+		.offset = off, .buf = (uintptr_t)buf, .len = len,
+		.flags = write ? VFC_CUSE_RW_WRITE : 0,
+	};
+	int r = raw_ioctl(fd, VFC_CUSE_DEVICE_RW, (unsigned long)&rw);
+
+	if (r < 0)
+		return -errno;
+	if ((uint32_t)r > len)
+		return -EIO;
+	if (!write)
+		VALGRIND_MAKE_MEM_DEFINED(buf, r);
+	return r;
+}
+
+/*
+ * Move @n bytes at @buf to or from device offset @off in chunks, each in
+ * the fewest round trips its size allows.
  * Return: the bytes done (short at a region's end), or -errno when the
  * first chunk failed. A later failure returns what was done before it.
  */
 static ssize_t dev_xfer(int fd, uintptr_t buf, size_t n, uint64_t off, uint32_t flags)
 {
-	const struct vfc_preload_real *real = vfc_preload_real();
+	bool write = flags & VFC_CUSE_RW_WRITE;
 	size_t done = 0;
-	int r;
+	ssize_t r;
 
-	if (!real->ioctl)
-		return -ENOSYS;
 	do {
-		struct vfc_cuse_rw rw = {
-			.offset = off + done,
-			.buf = buf + done,
-			.len = (uint32_t)VFC_MIN(n - done, (size_t)VFC_CUSE_RW_MAX),
-			.flags = flags,
-		};
+		uint32_t len = (uint32_t)VFC_MIN(n - done, (size_t)VFC_CUSE_RW_MAX);
+		uint8_t *p = (uint8_t *)(buf + done);
+		uint64_t at = off + done;
 
-		r = real->ioctl(fd, VFC_CUSE_DEVICE_RW, &rw);
+		if ((len == 1 || len == 2 || len == 4) && fast_offset(at))
+			r = xfer_fast(fd, p, len, at, write);
+		else if (len <= VFC_CUSE_RW_BOUNCE_MAX)
+			r = xfer_bounce(fd, p, len, at, write);
+		else
+			r = xfer_large(fd, p, len, at, write);
 		if (r < 0)
-			return done ? (ssize_t)done : -errno;
-		if ((uint32_t)r > rw.len)	/* the daemon broke the protocol */
-			return done ? (ssize_t)done : -EIO;
-		/* valgrind cannot see the daemon write into our memory. */
-		if (!(flags & VFC_CUSE_RW_WRITE) && r > 0)
-			VALGRIND_MAKE_MEM_DEFINED((void *)(buf + done), r);
+			return done ? (ssize_t)done : r;
 		done += (size_t)r;
-		if ((uint32_t)r < rw.len)
+		if ((uint32_t)r < len)
 			break;
 	} while (done < n);
 	return (ssize_t)done;
@@ -159,7 +263,29 @@ static ssize_t dev_rwv(int fd, const struct iovec *iov, int cnt, int64_t off, in
 	return (ssize_t)done;
 }
 
-#define IS_DEV(fd, off) ((off) >= 0 && vfc_preload_is_device(fd))
+/* A device fd, at an offset the device path takes (the rest fail as the kernel's). */
+#define IS_DEV(fd, off) ((off) >= 0 && vfc_preload_is_device_cached(fd))
+
+/*
+ * The body of each wrapper: the device path, or the real call; and the
+ * device path after all when the real call fails as on a CUSE file on a
+ * number remembered as another file (closed where the library could not
+ * see it, then reused for a device fd).
+ */
+#define RW_WRAP(fd, off, dev_call, real_call)                                           \
+	do {                                                                            \
+		int rw_saved_ = errno;                                                  \
+		ssize_t rw_r_;                                                          \
+                                                                                        \
+		if (IS_DEV(fd, off))                                                    \
+			return dev_call;                                                \
+		rw_r_ = real_call;                                                      \
+		if (rw_r_ < 0 && (off) >= 0 && vfc_preload_stale_other(fd, errno, ESPIPE)) { \
+			errno = rw_saved_;                                              \
+			return dev_call;                                                \
+		}                                                                       \
+		return rw_r_;                                                           \
+	} while (0)
 
 /**
  * pread() - and the rest below: the libc functions of the same names.
@@ -176,30 +302,26 @@ static ssize_t dev_rwv(int fd, const struct iovec *iov, int cnt, int64_t off, in
 
 VFC_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
-	if (IS_DEV(fd, off))
-		return dev_rw(fd, (uintptr_t)buf, n, off, 0);
-	return REAL(pread, fd, buf, n, off);
+	RW_WRAP(fd, off, dev_rw(fd, (uintptr_t)buf, n, off, 0),
+		REAL(pread, fd, buf, n, off));
 }
 
 VFC_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
 {
-	if (IS_DEV(fd, off))
-		return dev_rw(fd, (uintptr_t)buf, n, off, 0);
-	return REAL(pread64, fd, buf, n, off);
+	RW_WRAP(fd, off, dev_rw(fd, (uintptr_t)buf, n, off, 0),
+		REAL(pread64, fd, buf, n, off));
 }
 
 VFC_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-	if (IS_DEV(fd, off))
-		return dev_rw(fd, (uintptr_t)buf, n, off, VFC_CUSE_RW_WRITE);
-	return REAL(pwrite, fd, buf, n, off);
+	RW_WRAP(fd, off, dev_rw(fd, (uintptr_t)buf, n, off, VFC_CUSE_RW_WRITE),
+		REAL(pwrite, fd, buf, n, off));
 }
 
 VFC_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 {
-	if (IS_DEV(fd, off))
-		return dev_rw(fd, (uintptr_t)buf, n, off, VFC_CUSE_RW_WRITE);
-	return REAL(pwrite64, fd, buf, n, off);
+	RW_WRAP(fd, off, dev_rw(fd, (uintptr_t)buf, n, off, VFC_CUSE_RW_WRITE),
+		REAL(pwrite64, fd, buf, n, off));
 }
 
 /*
@@ -209,44 +331,42 @@ VFC_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
  */
 VFC_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
 {
-	if (n <= buflen && IS_DEV(fd, off))
-		return dev_rw(fd, (uintptr_t)buf, n, off, 0);
-	return REAL(pread_chk, fd, buf, n, off, buflen);
+	if (n > buflen)
+		return REAL(pread_chk, fd, buf, n, off, buflen);	/* aborts */
+	RW_WRAP(fd, off, dev_rw(fd, (uintptr_t)buf, n, off, 0),
+		REAL(pread_chk, fd, buf, n, off, buflen));
 }
 
 VFC_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen)
 {
-	if (n <= buflen && IS_DEV(fd, off))
-		return dev_rw(fd, (uintptr_t)buf, n, off, 0);
-	return REAL(pread64_chk, fd, buf, n, off, buflen);
+	if (n > buflen)
+		return REAL(pread64_chk, fd, buf, n, off, buflen);	/* aborts */
+	RW_WRAP(fd, off, dev_rw(fd, (uintptr_t)buf, n, off, 0),
+		REAL(pread64_chk, fd, buf, n, off, buflen));
 }
 
 VFC_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-	if (IS_DEV(fd, off))
-		return dev_rwv(fd, iov, cnt, off, 0, 0);
-	return REAL(preadv, fd, iov, cnt, off);
+	RW_WRAP(fd, off, dev_rwv(fd, iov, cnt, off, 0, 0),
+		REAL(preadv, fd, iov, cnt, off));
 }
 
 VFC_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off64_t off)
 {
-	if (IS_DEV(fd, off))
-		return dev_rwv(fd, iov, cnt, off, 0, 0);
-	return REAL(preadv64, fd, iov, cnt, off);
+	RW_WRAP(fd, off, dev_rwv(fd, iov, cnt, off, 0, 0),
+		REAL(preadv64, fd, iov, cnt, off));
 }
 
 VFC_EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-	if (IS_DEV(fd, off))
-		return dev_rwv(fd, iov, cnt, off, 0, VFC_CUSE_RW_WRITE);
-	return REAL(pwritev, fd, iov, cnt, off);
+	RW_WRAP(fd, off, dev_rwv(fd, iov, cnt, off, 0, VFC_CUSE_RW_WRITE),
+		REAL(pwritev, fd, iov, cnt, off));
 }
 
 VFC_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
 {
-	if (IS_DEV(fd, off))
-		return dev_rwv(fd, iov, cnt, off, 0, VFC_CUSE_RW_WRITE);
-	return REAL(pwritev64, fd, iov, cnt, off);
+	RW_WRAP(fd, off, dev_rwv(fd, iov, cnt, off, 0, VFC_CUSE_RW_WRITE),
+		REAL(pwritev64, fd, iov, cnt, off));
 }
 
 /*
@@ -255,28 +375,24 @@ VFC_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t o
  */
 VFC_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
 {
-	if (IS_DEV(fd, off))
-		return dev_rwv(fd, iov, cnt, off, rwf, 0);
-	return REAL(preadv2, fd, iov, cnt, off, rwf);
+	RW_WRAP(fd, off, dev_rwv(fd, iov, cnt, off, rwf, 0),
+		REAL(preadv2, fd, iov, cnt, off, rwf));
 }
 
 VFC_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int rwf)
 {
-	if (IS_DEV(fd, off))
-		return dev_rwv(fd, iov, cnt, off, rwf, 0);
-	return REAL(preadv64v2, fd, iov, cnt, off, rwf);
+	RW_WRAP(fd, off, dev_rwv(fd, iov, cnt, off, rwf, 0),
+		REAL(preadv64v2, fd, iov, cnt, off, rwf));
 }
 
 VFC_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
 {
-	if (IS_DEV(fd, off))
-		return dev_rwv(fd, iov, cnt, off, rwf, VFC_CUSE_RW_WRITE);
-	return REAL(pwritev2, fd, iov, cnt, off, rwf);
+	RW_WRAP(fd, off, dev_rwv(fd, iov, cnt, off, rwf, VFC_CUSE_RW_WRITE),
+		REAL(pwritev2, fd, iov, cnt, off, rwf));
 }
 
 VFC_EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int rwf)
 {
-	if (IS_DEV(fd, off))
-		return dev_rwv(fd, iov, cnt, off, rwf, VFC_CUSE_RW_WRITE);
-	return REAL(pwritev64v2, fd, iov, cnt, off, rwf);
+	RW_WRAP(fd, off, dev_rwv(fd, iov, cnt, off, rwf, VFC_CUSE_RW_WRITE),
+		REAL(pwritev64v2, fd, iov, cnt, off, rwf));
 }

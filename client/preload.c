@@ -129,6 +129,29 @@ out:
 	return ret;
 }
 
+bool vfc_preload_is_device_cached(int fd)
+{
+	int saved = errno;
+	bool ret = false;
+
+	if (fd < 0 || vfc_preload_known_other(fd))
+		return false;
+	if (vfc_preload_is_device(fd))
+		ret = true;
+	else if (fcntl(fd, F_GETFD) >= 0)	/* an open file, of another kind */
+		vfc_preload_set_other(fd);
+	errno = saved;
+	return ret;
+}
+
+bool vfc_preload_stale_other(int fd, int err, int cuse_err)
+{
+	if (err != cuse_err || !vfc_preload_known_other(fd))
+		return false;
+	vfc_preload_forget_range((unsigned int)fd, (unsigned int)fd);
+	return vfc_preload_is_device_cached(fd);
+}
+
 bool vfc_preload_is_ours(int fd)
 {
 	int saved = errno;

@@ -113,13 +113,22 @@ struct vfc_daemon {
 	bool stopping;
 };
 
-/* One open of one of our nodes. */
+/* Threads of one device file whose fast reads may wait to be fetched. */
+#define VFC_CUSE_STASH_SLOTS 16
+
 /* One open of one of our nodes: the core's file, and what CUSE adds. */
 struct vfc_cuse_file {
 	struct vfc_node *node;
 	struct vfc_file *file;			/* the core's */
-	pthread_mutex_t lock;			/* pos */
+	pthread_mutex_t lock;			/* pos, stash */
 	uint64_t pos;				/* read/write position */
+	/* fast reads that did not fit the ioctl's result, per thread
+	 * (vfc-cuse-proto.h, VFC_CUSE_RW_STASH); the oldest goes first */
+	struct {
+		pid_t tid;			/* 0: free */
+		uint32_t value, len;
+	} stash[VFC_CUSE_STASH_SLOTS];
+	unsigned int stash_next;
 	/* its channel token, once asked for; under daemon->files_lock */
 	bool has_token;
 	uint8_t token[16];

@@ -6,8 +6,8 @@
  * out" becomes one fuse_reply_ioctl_retry() naming those ranges at the
  * caller's argument; what an ioctl needs of its caller comes from the
  * core's ioctl table.
- * The private protocol of vfc-cuse-proto.h (DEVICE_OPEN, RW, IDENTIFY) is
- * served here too.
+ * The private protocol of vfc-cuse-proto.h (DEVICE_OPEN, the three region
+ * access forms, IDENTIFY, CHANNEL_TOKEN) is served here too.
  */
 #include <stdio.h>
 #include <string.h>
@@ -226,6 +226,156 @@ static void file_rw(struct vfc_cuse_file *f, fuse_req_t req, void *arg, const vo
 		fuse_reply_ioctl(req, (int)n, xfer_buf, (size_t)n);
 }
 
+/* A region access's error, never the fast read's "fetch it" signal. */
+static int rw_errno(ssize_t n)
+{
+	return n == -VFC_CUSE_RW_STASHED ? EIO : (int)-n;
+}
+
+/* Under f->lock: keep @value and @len for thread @tid; a thread has one. */
+static void stash_put(struct vfc_cuse_file *f, pid_t tid, uint32_t value, uint32_t len)
+{
+	unsigned int i, slot = f->stash_next;
+
+	for (i = 0; i < VFC_CUSE_STASH_SLOTS; i++)
+		if (f->stash[i].tid == tid)
+			break;
+	if (i < VFC_CUSE_STASH_SLOTS) {
+		slot = i;
+	} else {
+		/* A thread that died between its read and its fetch leaves its
+		 * slot behind: the oldest goes. */
+		f->stash_next = (f->stash_next + 1) % VFC_CUSE_STASH_SLOTS;
+	}
+	f->stash[slot].tid = tid;
+	f->stash[slot].value = value;
+	f->stash[slot].len = len;
+}
+
+/*
+ * VFC_CUSE_RW_FAST: 1, 2 or 4 bytes, all in the number and the argument,
+ * in one round trip (vfc-cuse-proto.h).
+ */
+static void file_rw_fast(struct vfc_cuse_file *f, fuse_req_t req, unsigned int cmd, void *arg)
+{
+	uint64_t a = (uintptr_t)arg;
+	unsigned int nr = _IOC_NR(cmd), code = nr >> 4 & 3;
+	bool write = nr & VFC_CUSE_RW_FAST_WRITE;
+	uint32_t len = 1u << code, value = 0;
+	uint64_t off = (uint64_t)(nr & VFC_CUSE_RW_FAST_INDEX_MAX) << 40 | (a & 0xffffffffu);
+	uint8_t buf[4];
+	int32_t result;
+	ssize_t n;
+
+	if (code == 3 || _IOC_DIR(cmd) != _IOC_NONE || _IOC_SIZE(cmd) || (!write && a >> 32)) {
+		vfc_info("thread %d: fast region access 0x%x: malformed (arg 0x%llx)",
+			 fuse_req_ctx(req)->pid, cmd, (unsigned long long)a);
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (write) {
+		value = (uint32_t)(a >> 32);
+		memcpy(buf, &value, len);
+		n = vfc_file_rw(f->file, off, buf, len, true);
+		if (n < 0)
+			fuse_reply_err(req, rw_errno(n));
+		else
+			fuse_reply_ioctl(req, (int)n, NULL, 0);
+		return;
+	}
+	n = vfc_file_rw(f->file, off, buf, len, false);
+	if (n < 0) {
+		fuse_reply_err(req, rw_errno(n));
+		return;
+	}
+	memcpy(&value, buf, (size_t)n);
+	result = (int32_t)(value ^ VFC_CUSE_RW_FAST_BIAS);
+	if ((size_t)n == len && (result >= 0 || result < -4095)) {
+		fuse_reply_ioctl(req, result, NULL, 0);
+		return;
+	}
+	/* The value would read as an errno, or the read was short. */
+	pthread_mutex_lock(&f->lock);
+	stash_put(f, fuse_req_ctx(req)->pid, value, (uint32_t)n);
+	pthread_mutex_unlock(&f->lock);
+	fuse_reply_err(req, VFC_CUSE_RW_STASHED);
+}
+
+/* VFC_CUSE_RW_STASH: what the calling thread's last fast read kept. */
+static void file_rw_stash(struct vfc_cuse_file *f, fuse_req_t req, void *arg, size_t out_bufsz)
+{
+	pid_t tid = fuse_req_ctx(req)->pid;
+	struct vfc_cuse_rw_stash st;
+	unsigned int i;
+
+	if (out_bufsz < sizeof(st)) {
+		struct iovec iov = { arg, sizeof(st) };
+
+		fuse_reply_ioctl_retry(req, NULL, 0, &iov, 1);
+		return;
+	}
+	pthread_mutex_lock(&f->lock);
+	for (i = 0; i < VFC_CUSE_STASH_SLOTS; i++)
+		if (tid && f->stash[i].tid == tid)
+			break;
+	if (i < VFC_CUSE_STASH_SLOTS) {
+		st = (struct vfc_cuse_rw_stash){ f->stash[i].value, f->stash[i].len };
+		f->stash[i].tid = 0;
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (i == VFC_CUSE_STASH_SLOTS) {
+		vfc_info("thread %d fetched a fast read it does not have (more than %d "
+			 "threads of one file at once?)", tid, VFC_CUSE_STASH_SLOTS);
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	fuse_reply_ioctl(req, 0, &st, sizeof(st));
+}
+
+/*
+ * VFC_CUSE_RW_BOUNCE: the header and the data side by side at @arg, their
+ * size in the number: both asked for at once, two round trips in all.
+ */
+static void file_rw_bounce(struct vfc_cuse_file *f, fuse_req_t req, unsigned int cmd, void *arg,
+			   const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+{
+	const size_t hdr = sizeof(struct vfc_cuse_rw_bounce);
+	size_t size = _IOC_SIZE(cmd), len = size - hdr;
+	uint32_t dir = _IOC_DIR(cmd);
+	bool write = dir == _IOC_WRITE;
+	struct vfc_cuse_rw_bounce b;
+	ssize_t n;
+
+	if (size < hdr || len > VFC_CUSE_RW_BOUNCE_MAX ||
+	    (dir != _IOC_WRITE && dir != (_IOC_READ | _IOC_WRITE))) {
+		vfc_info("thread %d: region access 0x%x: malformed", fuse_req_ctx(req)->pid, cmd);
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (in_bufsz < (write ? size : hdr) || out_bufsz < (write ? 0 : len)) {
+		struct iovec in = { arg, write ? size : hdr };
+		struct iovec out = { (uint8_t *)arg + hdr, len };
+
+		fuse_reply_ioctl_retry(req, &in, 1, write || !len ? NULL : &out, write || !len ? 0 : 1);
+		return;
+	}
+	memcpy(&b, in_buf, hdr);
+	if (b.len != len || b.flags != (write ? VFC_CUSE_RW_WRITE : 0) || b.offset > INT64_MAX) {
+		vfc_info("thread %d: region access: header (len %u, flags 0x%x, offset 0x%llx) "
+			 "does not match its number 0x%x", fuse_req_ctx(req)->pid, b.len, b.flags,
+			 (unsigned long long)b.offset, cmd);
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (write)
+		memcpy(xfer_buf, (const uint8_t *)in_buf + hdr, len);
+	n = vfc_file_rw(f->file, b.offset, xfer_buf, len, write);
+	if (n < 0)
+		fuse_reply_err(req, rw_errno(n));
+	else
+		fuse_reply_ioctl(req, (int)n, write ? NULL : xfer_buf, write ? 0 : (size_t)n);
+}
+
 /* VFC_CUSE_CHANNEL_TOKEN: this file's name on the channel. */
 static void file_channel_token(struct vfc_cuse_file *f, fuse_req_t req, void *arg,
 			       size_t out_bufsz)
@@ -317,6 +467,19 @@ static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *
 		return;
 	default:
 		break;
+	}
+	if (_IOC_TYPE(ucmd) == VFC_CUSE_MAGIC && f->node->kind == VFC_NODE_DEVICE &&
+	    (_IOC_NR(ucmd) & VFC_CUSE_RW_FAST_NR || _IOC_NR(ucmd) == VFC_CUSE_RW_BOUNCE_NR ||
+	     ucmd == VFC_CUSE_RW_STASH)) {
+		if (!vfc_file_is_bound(f->file))
+			fuse_reply_err(req, ENOTTY);
+		else if (ucmd == VFC_CUSE_RW_STASH)
+			file_rw_stash(f, req, arg, out_bufsz);
+		else if (_IOC_NR(ucmd) & VFC_CUSE_RW_FAST_NR)
+			file_rw_fast(f, req, ucmd, arg);
+		else
+			file_rw_bounce(f, req, ucmd, arg, in_buf, in_bufsz, out_bufsz);
+		return;
 	}
 	if (out_bufsz > sizeof(xfer_buf) || in_bufsz > VFC_IOCTL_MAX_XFER) {
 		fuse_reply_err(req, ENOMEM);

@@ -27,6 +27,7 @@
  */
 #pragma once
 
+#include <errno.h>
 #include <linux/ioctl.h>
 #include <stdint.h>
 
@@ -70,6 +71,65 @@ struct vfc_cuse_rw {
 #define VFC_CUSE_RW_WRITE (1u << 0)
 #define VFC_CUSE_RW_MAX (64u * 1024u)
 #define VFC_CUSE_DEVICE_RW _IOWR(VFC_CUSE_MAGIC, 2, struct vfc_cuse_rw)
+
+/*
+ * Small accesses in fewer round trips. The first request of a CUSE ioctl
+ * carries only its number and its argument's value; every byte more costs
+ * a retry, that is one more round trip. So the library picks, per chunk:
+ *
+ * VFC_CUSE_RW_FAST: 1, 2 or 4 bytes at an offset whose bits 32..39 and
+ * 44..63 are clear (a region index below 16 and an offset in the region
+ * below 4 GiB), in ONE round trip, everything in the number and the
+ * argument: cmd = VFC_CUSE_RW_FAST_CMD(write, index, len), an _IO number
+ * (no direction, no size: tools such as valgrind then take the argument
+ * for no pointer); arg = the offset's low 32 bits, plus for a write the
+ * data (the @len bytes as they lie in memory, in a uint32_t) in bits
+ * 32..63.
+ * A write returns the bytes written. A read of all @len bytes returns
+ * their value (as a write takes it) XOR VFC_CUSE_RW_FAST_BIAS: the ioctl's
+ * result is an int, the values -4095..-1 are errno, and the bias moves the
+ * values that would land there to 0x7ffff001..0x7fffffff, which
+ * registers rarely hold. Such a value, or a short read, is kept for the
+ * calling thread and the read fails with VFC_CUSE_RW_STASHED; the
+ * library then fetches it with VFC_CUSE_RW_STASH (two round trips). The
+ * device is read once either way: register reads may have side effects.
+ *
+ * VFC_CUSE_RW_BOUNCE: up to VFC_CUSE_RW_BOUNCE_MAX bytes in TWO round
+ * trips. The library puts a struct vfc_cuse_rw_bounce and the data side
+ * by side in its own buffer; cmd = VFC_CUSE_RW_BOUNCE_CMD(dir, len) names
+ * the total size, so the first answer can ask for the header and the data
+ * at once. dir is _IOC_WRITE for a write, _IOC_READ | _IOC_WRITE for a
+ * read (its data comes back after the header). Returns bytes done.
+ *
+ * Anything larger uses VFC_CUSE_DEVICE_RW above: three round trips per
+ * 64 KiB. Errors of all three are those of VFC_CUSE_DEVICE_RW, and EINVAL
+ * for a malformed number or header.
+ */
+/* Numbers 0x80..0xff: 0x80 | write << 6 | log2(len) << 4 | region index. */
+#define VFC_CUSE_RW_FAST_NR 0x80
+#define VFC_CUSE_RW_FAST_WRITE 0x40
+#define VFC_CUSE_RW_FAST_CMD(write, index, len)                                   \
+	_IO(VFC_CUSE_MAGIC, VFC_CUSE_RW_FAST_NR | ((write) ? VFC_CUSE_RW_FAST_WRITE : 0) | \
+				    ((len) == 4 ? 2 : (len) == 2 ? 1 : 0) << 4 | (index))
+#define VFC_CUSE_RW_FAST_INDEX_MAX 15
+#define VFC_CUSE_RW_FAST_BIAS 0x80000000u
+#define VFC_CUSE_RW_STASHED ENOANO	/* no error of a region access */
+
+struct vfc_cuse_rw_stash {
+	uint32_t value;		/* as a fast read would have returned it, unbiased */
+	uint32_t len;		/* bytes read: may be short at a region's end */
+};
+#define VFC_CUSE_RW_STASH _IOR(VFC_CUSE_MAGIC, 7, struct vfc_cuse_rw_stash)
+
+struct vfc_cuse_rw_bounce {
+	uint64_t offset;	/* region offset + offset in the region */
+	uint32_t len;		/* bytes of data after this header */
+	uint32_t flags;		/* VFC_CUSE_RW_WRITE, matching cmd's dir */
+};
+#define VFC_CUSE_RW_BOUNCE_NR 6
+#define VFC_CUSE_RW_BOUNCE_MAX 4096u
+#define VFC_CUSE_RW_BOUNCE_CMD(dir, len) \
+	_IOC((dir), VFC_CUSE_MAGIC, VFC_CUSE_RW_BOUNCE_NR, sizeof(struct vfc_cuse_rw_bounce) + (len))
 
 /*
  * VFC_CUSE_IDENTIFY: which of the daemon's objects a file is. Only the

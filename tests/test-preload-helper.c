@@ -30,6 +30,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -297,14 +298,27 @@ static void sc_debug(int argc, char **argv)
 	CHECK(ioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, "fail") == -1);
 }
 
-/* Checks the next RW in the record. */
+/*
+ * Checks the next region access in the record, and that it took the form
+ * of the fewest round trips: fast (1, 2 or 4 bytes at an offset that fits
+ * the number), bounce (up to 4 KiB), else the RW struct naming @buf.
+ */
 static void check_rw(int i, int fd, uint64_t off, const void *buf, uint32_t len, uint32_t flags)
 {
 	const struct shim_call *c = log_at(i);
+	bool write = flags & VFC_CUSE_RW_WRITE;
 
-	CHECK(c->cmd == VFC_CUSE_DEVICE_RW && c->fd == fd);
+	CHECK(c->fd == fd);
+	if ((len == 1 || len == 2 || len == 4) && off >> 40 < 16 && !(off & 0xff00000000ull))
+		CHECK(c->cmd == VFC_CUSE_RW_FAST_CMD(write, (unsigned int)(off >> 40), len) &&
+		      c->rw.buf == 0);
+	else if (len <= VFC_CUSE_RW_BOUNCE_MAX)
+		CHECK(c->cmd == VFC_CUSE_RW_BOUNCE_CMD(write ? _IOC_WRITE : _IOC_READ | _IOC_WRITE,
+						       len) &&
+		      c->rw.buf == 0);
+	else
+		CHECK(c->cmd == VFC_CUSE_DEVICE_RW && c->rw.buf == (uintptr_t)buf);
 	CHECK(c->rw.offset == off);
-	CHECK(c->rw.buf == (uintptr_t)buf);
 	CHECK(c->rw.len == len);
 	CHECK(c->rw.flags == flags);
 }
@@ -505,6 +519,115 @@ static void sc_rw_other(int argc, char **argv)
 	CHECK(log_count() == 0);
 }
 
+/*
+ * Fast accesses: a read's value travels in the ioctl's result, biased so
+ * that only 0x7ffff001..0x7fffffff would read as an errno; those, and a
+ * short read, are fetched with a second ioctl.
+ */
+static void sc_rw_fast(int argc, char **argv)
+{
+	static const uint32_t direct[] = { 0, 1, 0xffffffff, 0x80000000, 0x7ffff000, 0xfffff000,
+					   0x12345678 };
+	static const uint32_t fetched[] = { 0x7ffff001, 0x7fffffff, 0x7ffff800 };
+	int fd = get_cuse_fd(open_group());
+	uint32_t v;
+	uint16_t h = 0xbeef;
+	uint8_t b = 0x42, r8;
+	uint16_t r16;
+
+	for (size_t i = 0; i < sizeof(direct) / sizeof(direct[0]); i++) {
+		log_reset();
+		CHECK(pwrite(fd, &direct[i], 4, BASE + 0x40) == 4);
+		CHECK(pread(fd, &v, 4, BASE + 0x40) == 4 && v == direct[i]);
+		CHECK(log_count() == 2);
+		check_rw(0, fd, BASE + 0x40, &direct[i], 4, VFC_CUSE_RW_WRITE);
+		check_rw(1, fd, BASE + 0x40, &v, 4, 0);
+	}
+	for (size_t i = 0; i < sizeof(fetched) / sizeof(fetched[0]); i++) {
+		log_reset();
+		errno = MARK;
+		CHECK(pwrite(fd, &fetched[i], 4, BASE + 0x44) == 4);
+		CHECK(pread(fd, &v, 4, BASE + 0x44) == 4 && v == fetched[i] && errno == MARK);
+		CHECK(log_count() == 3);
+		CHECK(log_at(1)->ret == -1 && log_at(1)->err == VFC_CUSE_RW_STASHED);
+		CHECK(log_at(2)->cmd == VFC_CUSE_RW_STASH && log_at(2)->ret == 0);
+	}
+	/* 1 and 2 bytes; odd offsets are fine. */
+	log_reset();
+	CHECK(pwrite(fd, &h, 2, BASE + 0x51) == 2 && pwrite(fd, &b, 1, BASE + 0x53) == 1);
+	CHECK(pread(fd, &r16, 2, BASE + 0x51) == 2 && r16 == 0xbeef);
+	CHECK(pread(fd, &r8, 1, BASE + 0x53) == 1 && r8 == 0x42);
+	CHECK(log_count() == 4);
+	check_rw(3, fd, BASE + 0x53, &r8, 1, 0);
+	/* 3 bytes take the bounce form. */
+	log_reset();
+	CHECK(pread(fd, &v, 3, BASE + 0x51) == 3 && log_count() == 1);
+	check_rw(0, fd, BASE + 0x51, &v, 3, 0);
+	/* Short at the region's end: 2 of 4 bytes, fetched. */
+	log_reset();
+	v = 0;
+	CHECK(pread(fd, &v, 4, BASE + SIZE - 2) == 2 && is_pattern((uint8_t *)&v, 2, BASE + SIZE - 2));
+	CHECK(log_count() == 2 && log_at(1)->cmd == VFC_CUSE_RW_STASH);
+	/* Offsets that do not fit the number take the bounce form. */
+	log_reset();
+	CHECK(pread(fd, &v, 4, BASE + (1ull << 32)) == -1 && errno == EINVAL);
+	CHECK(pwrite(fd, &v, 4, 16ull << 40) == -1 && errno == EINVAL);
+	CHECK(log_count() == 2);
+	check_rw(0, fd, BASE + (1ull << 32), &v, 4, 0);
+	check_rw(1, fd, 16ull << 40, &v, 4, VFC_CUSE_RW_WRITE);
+	/* Outside every region, in the fast form too. */
+	CHECK(pread(fd, &v, 4, 0) == -1 && errno == EINVAL);
+	CHECK(pwrite(fd, &v, 2, 5ull << 40) == -1 && errno == EINVAL);
+}
+
+/*
+ * Numbers found to be other files are remembered: after a close the
+ * library cannot see (a raw dup2 over the number), the real call goes on.
+ */
+static void sc_rw_other_cache(int argc, char **argv)
+{
+	char path[] = "/tmp/vfc-preload-XXXXXX";
+	int f = mkostemp(path, O_CLOEXEC), dev = open(getenv(VFC_CUSE_ENV_DEVICE_NODE), O_RDWR);
+	uint8_t b[4] = { 1, 2, 3, 4 };
+
+	CHECK(f >= 0 && dev >= 0);
+	unlink(path);
+	CHECK(pwrite(f, b, 4, 0) == 4);
+	log_reset();
+	CHECK(pread(dev, b, 4, BASE) == 4 && log_count() == 1);
+	/* The node is /dev/null, whose pread succeeds: the remembered
+	 * number goes to the real call, which reads nothing. */
+	CHECK(syscall(SYS_dup2, dev, f) == f);
+	CHECK(pread(f, b, 4, BASE) == 0 && log_count() == 1);
+	/* A close the library sees forgets the number. */
+	CHECK(close(f) == 0 && dup2(dev, f) == f);
+	CHECK(pread(f, b, 4, BASE) == 4 && log_count() == 2);
+	check_rw(1, f, BASE, b, 4, 0);
+}
+
+/*
+ * The same, with a node whose files fail pread with ESPIPE as CUSE files
+ * do (/dev/ptmx): the remembered number is asked about again.
+ */
+static void sc_rw_other_stale(int argc, char **argv)
+{
+	char path[] = "/tmp/vfc-preload-XXXXXX";
+	int f = mkostemp(path, O_CLOEXEC), dev = open(getenv(VFC_CUSE_ENV_DEVICE_NODE), O_RDWR);
+	uint8_t b[4] = { 0 };
+
+	CHECK(f >= 0 && dev >= 0);
+	unlink(path);
+	CHECK(pread(f, b, 4, 0) == 0);	/* remembered as another file */
+	CHECK(syscall(SYS_dup2, dev, f) == f);
+	log_reset();
+	errno = MARK;
+	CHECK(pread(f, b, 4, BASE) == 4 && is_pattern(b, 4, BASE) && errno == MARK);
+	CHECK(log_count() == 1);
+	check_rw(0, f, BASE, b, 4, 0);
+	/* Negative offsets still fail as the kernel's. */
+	CHECK(pread(f, b, 4, -1) == -1 && errno == EINVAL);
+}
+
 /* No node at all: no fd is a device fd. */
 static void sc_rw_nonode(int argc, char **argv)
 {
@@ -560,6 +683,11 @@ static void sc_restat(int argc, char **argv)
 
 	snprintf(tmp, sizeof(tmp), "%s.new", link);
 	CHECK(symlink("/dev/zero", tmp) == 0 && rename(tmp, link) == 0);
+	/* z was found to be another file, and a file stays what it is: only
+	 * files opened since are the new node's. */
+	CHECK(pread(z, b, 4, BASE) == 4 && log_count() == 1);
+	z = open("/dev/zero", O_RDWR | O_CLOEXEC);
+	CHECK(z >= 0);
 	CHECK(pread(z, b, 4, BASE) == 4 && log_count() == 2);
 	check_rw(1, z, BASE, b, 4, 0);
 	CHECK(pread(n, b, 4, BASE) == 0 && log_count() == 2);
@@ -790,6 +918,9 @@ static const struct {
 	{ "rw-edge", sc_rw_edge, true },
 	{ "rw-vec", sc_rw_vec, true },
 	{ "rw-other", sc_rw_other, true },
+	{ "rw-fast", sc_rw_fast, true },
+	{ "rw-other-cache", sc_rw_other_cache, true },
+	{ "rw-other-stale", sc_rw_other_stale, true },
 	{ "rw-nonode", sc_rw_nonode, true },
 	{ "fork", sc_fork, true },
 	{ "lseek", sc_lseek, true },

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/vfio.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -48,6 +49,57 @@ static int shim_rw(struct vfc_cuse_rw *rw)
 	else
 		memcpy((void *)(uintptr_t)rw->buf, region + (rw->offset - SHIM_REGION_BASE), n);
 	return (int)n;
+}
+
+/* A fast read that did not fit the result, kept for its thread. */
+static __thread struct vfc_cuse_rw_stash stash;
+static __thread bool stashed;
+
+/* VFC_CUSE_RW_FAST: decoded into @rw, answered like the daemon. */
+static int shim_rw_fast(unsigned int cmd, unsigned long arg, struct vfc_cuse_rw *rw)
+{
+	unsigned int nr = _IOC_NR(cmd), code = nr >> 4 & 3;
+	uint32_t len = 1u << code, value = (uint32_t)(arg >> 32);
+	bool write = nr & VFC_CUSE_RW_FAST_WRITE;
+	int32_t result;
+	int n;
+
+	*rw = (struct vfc_cuse_rw){
+		.offset = (uint64_t)(nr & VFC_CUSE_RW_FAST_INDEX_MAX) << 40 | (arg & 0xffffffffu),
+		.buf = 0, .len = len, .flags = write ? VFC_CUSE_RW_WRITE : 0,
+	};
+	if (code == 3 || _IOC_DIR(cmd) != _IOC_NONE || _IOC_SIZE(cmd) || (!write && value))
+		return fail(EINVAL);
+	if (write) {
+		rw->buf = (uintptr_t)&value;
+		return shim_rw(rw);
+	}
+	value = 0;
+	rw->buf = (uintptr_t)&value;
+	n = shim_rw(rw);
+	rw->buf = 0;
+	if (n < 0)
+		return n;
+	result = (int32_t)(value ^ VFC_CUSE_RW_FAST_BIAS);
+	if ((uint32_t)n == len && (result >= 0 || result < -4095))
+		return result;
+	stash = (struct vfc_cuse_rw_stash){ value, (uint32_t)n };
+	stashed = true;
+	return fail(VFC_CUSE_RW_STASHED);
+}
+
+/* VFC_CUSE_RW_BOUNCE: checked against its number, answered in place. */
+static int shim_rw_bounce(unsigned int cmd, struct vfc_cuse_rw_bounce *b, struct vfc_cuse_rw *rw)
+{
+	bool write = _IOC_DIR(cmd) == _IOC_WRITE;
+
+	*rw = (struct vfc_cuse_rw){ .offset = b->offset, .len = b->len, .flags = b->flags };
+	if (_IOC_SIZE(cmd) != sizeof(*b) + b->len || b->len > VFC_CUSE_RW_BOUNCE_MAX ||
+	    b->flags != (write ? VFC_CUSE_RW_WRITE : 0) ||
+	    (!write && _IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE)))
+		return fail(EINVAL);
+	rw->buf = (uintptr_t)(b + 1);
+	return shim_rw(rw);
 }
 
 /* GET_DEVICE_FD straight on a group: what a kernel group would answer. */
@@ -116,6 +168,27 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 		if (c)
 			c->rw = *(struct vfc_cuse_rw *)arg;
 		ret = shim_rw(arg);
+	} else if (_IOC_TYPE(cmd) == VFC_CUSE_MAGIC && (_IOC_NR(cmd) & VFC_CUSE_RW_FAST_NR)) {
+		struct vfc_cuse_rw rw;
+
+		ret = shim_rw_fast(cmd, (unsigned long)arg, &rw);
+		if (c) {
+			c->rw = rw;
+			c->rw.buf = 0;	/* the data travels in the number and result */
+		}
+	} else if (_IOC_TYPE(cmd) == VFC_CUSE_MAGIC && _IOC_NR(cmd) == VFC_CUSE_RW_BOUNCE_NR) {
+		struct vfc_cuse_rw rw;
+
+		ret = shim_rw_bounce(cmd, arg, &rw);
+		if (c) {
+			c->rw = rw;
+			c->rw.buf = 0;	/* the library's own buffer */
+		}
+	} else if (cmd == VFC_CUSE_RW_STASH) {
+		ret = stashed ? 0 : fail(EIO);
+		if (stashed)
+			*(struct vfc_cuse_rw_stash *)arg = stash;
+		stashed = false;
 	} else if (cmd == VFIO_GROUP_GET_DEVICE_FD && (strncmp(arg, "cuse:", 5) == 0 ||
 		   strcmp(arg, "kernel") == 0 || strcmp(arg, "fail") == 0)) {
 		if (c)

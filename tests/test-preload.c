@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "test-preload-spawn.h"
@@ -85,6 +86,18 @@ SHIM_TEST(test_rw_short, "rw-short", NULL)
 SHIM_TEST(test_rw_edge, "rw-edge", NULL)
 SHIM_TEST(test_rw_vec, "rw-vec", NULL)
 SHIM_TEST(test_rw_other, "rw-other", NULL)
+SHIM_TEST(test_rw_fast, "rw-fast", NULL)
+SHIM_TEST(test_rw_other_cache, "rw-other-cache", NULL)
+
+/* A node whose files answer pread with ESPIPE, like CUSE files. */
+static void test_rw_other_stale(void **state)
+{
+	const char *const env[] = { VFC_CUSE_ENV_DEVICE_NODE "=/dev/ptmx", NULL };
+
+	if (access("/dev/ptmx", R_OK | W_OK) != 0)
+		skip();
+	expect_ok(with_shim, "rw-other-stale", NULL, env);
+}
 SHIM_TEST(test_rw_nonode, "rw-nonode", NODE_NONE, NULL)
 SHIM_TEST(test_fork, "fork", NULL)
 SHIM_TEST(test_lseek, "lseek", NULL)
@@ -189,6 +202,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_rw_edge),
 		cmocka_unit_test(test_rw_vec),
 		cmocka_unit_test(test_rw_other),
+		cmocka_unit_test(test_rw_fast),
+		cmocka_unit_test(test_rw_other_cache),
+		cmocka_unit_test(test_rw_other_stale),
 		cmocka_unit_test(test_rw_nonode),
 		cmocka_unit_test(test_fork),
 		cmocka_unit_test(test_lseek),

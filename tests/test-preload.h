@@ -21,6 +21,10 @@
  * - VFC_CUSE_DEVICE_RW: one emulated region of SHIM_REGION_SIZE bytes at
  *   SHIM_REGION_BASE holding shim_pattern(); EINVAL outside it, short at
  *   its end, EINVAL for len > VFC_CUSE_RW_MAX or unknown flags.
+ * - The same region through VFC_CUSE_RW_FAST (with the daemon's result
+ *   encoding and its stash, per thread, fetched by VFC_CUSE_RW_STASH) and
+ *   VFC_CUSE_RW_BOUNCE; each is recorded decoded into the call's rw, with
+ *   buf 0 (the data is not at a caller's buffer).
  */
 #pragma once
 
@@ -45,7 +49,7 @@ struct shim_call {
 	long arg;		/* the raw argument */
 	int ret;
 	int err;		/* errno when ret < 0 */
-	struct vfc_cuse_rw rw;	/* for VFC_CUSE_DEVICE_RW */
+	struct vfc_cuse_rw rw;	/* for the region access forms, decoded */
 	char name[SHIM_NAME_MAX];	/* for GET_DEVICE_FD */
 };
 
