@@ -3,11 +3,13 @@
  * Who is calling, and the fds named inside their arguments.
  *
  * FUSE gives the calling THREAD's id. pidfd_open() wants a thread-group
- * leader, so the tgid is read from /proc first. Fds are fetched with the
+ * leader, so the tgid is looked up first (tgid.c: a cache whose every
+ * answer is confirmed within the request). Fds are fetched with the
  * privileged get_client_fd (include/vfc-priv.h): pidfd_getfd(), which
  * needs ptrace rights over the caller, done by the daemon itself, or by
  * vfio-cuse-helper once the daemon runs unprivileged. It returns only files
- * of our own nodes and eventfds, judged without asking any filesystem; it
+ * of our own nodes and eventfds (only eventfds for SET_IRQS, so that one
+ * never closes a file of ours), judged without asking any filesystem; it
  * closes anything else off our threads, since a FUSE file's close can
  * block forever. A fetched duplicate of one of our own CUSE files is
  * identified by its rdev, and a container with VFC_CUSE_IDENTIFY (served
@@ -18,7 +20,8 @@
  * flight: once a FUSE request has been read, its caller waits for the
  * answer and cannot exit, even when killed (fs/fuse/dev.c,
  * request_wait_answer), so its tid cannot be reused meanwhile. Nothing
- * here keeps a tid beyond the request that carried it.
+ * here trusts a tid beyond the request that carried it: tgid.c keeps
+ * tids, but only as hints checked anew in each request.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,31 +32,16 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "tgid.h"
 #include "vfc-cuse-proto.h"
 #include "vfc-log.h"
 #include "vfc-macro.h"
 
-pid_t vfc_tgid_of(pid_t tid)
-{
-	char path[64], line[256];
-	FILE *f;
-	pid_t tgid = -ESRCH;
-
-	if (tid <= 0)
-		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -ESRCH;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
-}
-
-/* Fetch the caller's fd @fd. Return: a local O_CLOEXEC fd or -errno. */
-static int caller_fetch(struct vfc_cuse_caller *c, int fd)
+/*
+ * Fetch the caller's fd @fd; @flags as get_client_fd's. Return: a local
+ * O_CLOEXEC fd, owned by the caller, or -errno.
+ */
+static int caller_fetch(struct vfc_cuse_caller *c, int fd, uint32_t flags)
 {
 	struct vfc_priv *priv = c->daemon->priv;
 	int r;
@@ -62,7 +50,7 @@ static int caller_fetch(struct vfc_cuse_caller *c, int fd)
 		return -ESRCH;
 	if (fd < 0)
 		return -EBADF;
-	r = priv->ops->get_client_fd(priv, c->base.pid, c->tid, fd);
+	r = priv->ops->get_client_fd(priv, c->base.pid, c->tid, fd, flags);
 	if (r == -EMFILE)
 		vfc_warn("caller %d (uid %u): fd %d: refused: too many of this uid's files are "
 			 "still being closed (a filesystem that does not answer?)", c->base.pid,
@@ -96,7 +84,7 @@ static int caller_get_container(struct vfc_caller *base, int fd, struct vfc_cont
 	dev_t rdev;
 	int local, r;
 
-	local = caller_fetch(c, fd);
+	local = caller_fetch(c, fd, 0);
 	if (local == -EBADFD)
 		vfc_info("caller %d: fd %d is neither one of our files nor an eventfd",
 			 c->base.pid, fd);
@@ -121,21 +109,21 @@ static int caller_get_container(struct vfc_caller *base, int fd, struct vfc_cont
 	return 0;
 }
 
+/*
+ * SET_IRQS's eventfds. Asked for in eventfd-only mode, so no file of ours
+ * ever reaches this thread and nothing here closes one: SET_IRQS nests no
+ * request and is served on the poll thread (nodes.c).
+ */
 static int caller_get_eventfd(struct vfc_caller *base, int fd)
 {
 	struct vfc_cuse_caller *c = (struct vfc_cuse_caller *)base;
-	dev_t rdev;
-	int local = caller_fetch(c, fd);
+	int local = caller_fetch(c, fd, VFC_PRIV_CLIENT_FD_EVENTFD_ONLY);
 
 	if (local == -EBADFD)
-		return -EINVAL;	/* the privileged side closes it, off this thread */
+		return -EINVAL;	/* refused, or closed by the privileged side's reaper */
 	if (local < 0)
 		return local == -EMFILE ? -EMFILE : -EBADF;
-	if (fd_rdev(local, &rdev) == 0) {
-		close(local);	/* one of our files: its close cannot block */
-		return -EINVAL;
-	}
-	return local;	/* an eventfd: the only other kind get_client_fd returns */
+	return local;	/* an eventfd, the only kind that mode returns */
 }
 
 int vfc_cuse_caller_get_group(struct vfc_cuse_caller *c, int fd, struct vfc_cuse_file **ret_file,
@@ -146,7 +134,7 @@ int vfc_cuse_caller_get_group(struct vfc_cuse_caller *c, int fd, struct vfc_cuse
 	dev_t rdev;
 	int local;
 
-	local = caller_fetch(c, fd);
+	local = caller_fetch(c, fd, 0);
 	if (local == -EBADFD)
 		return -ENOTTY;
 	if (local < 0)

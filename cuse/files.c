@@ -284,8 +284,8 @@ static void file_rw_fast(struct vfc_cuse_file *f, fuse_req_t req, unsigned int c
 		return;
 	}
 	n = vfc_file_rw(f->file, off, buf, len, false);
-	if (n < 0) {
-		fuse_reply_err(req, rw_errno(n));
+	if (n < 0 || (size_t)n > len) {
+		fuse_reply_err(req, n < 0 ? rw_errno(n) : EIO);
 		return;
 	}
 	memcpy(&value, buf, (size_t)n);

@@ -228,12 +228,18 @@ static int helper_get_device_fd(struct vfc_priv *p, int group_fd, const char *na
 	return vfc_priv_helper_call(p, &m, sizeof(m), &group_fd, 1);
 }
 
-static int helper_get_client_fd(struct vfc_priv *p, pid_t pid, pid_t tid, int fd)
+static int helper_get_client_fd(struct vfc_priv *p, pid_t pid, pid_t tid, int fd,
+				uint32_t flags)
 {
 	struct vfc_helper_get_client_fd m = {
 		.hdr.op = VFC_HELPER_GET_CLIENT_FD, .pid = pid, .tid = tid, .fd = fd,
+		.flags = flags & VFC_PRIV_CLIENT_FD_EVENTFD_ONLY ?
+			 VFC_HELPER_CLIENT_FD_EVENTFD_ONLY : 0,
 	};
 
+	/* An unknown flag would end the helper: refuse it here. */
+	if (flags & ~VFC_PRIV_CLIENT_FD_FLAGS)
+		return -EINVAL;
 	if (pid <= 0 || tid <= 0)
 		return -ESRCH;
 	if (fd < 0)

@@ -10,10 +10,12 @@
  * a taken name is rejected by the kernel without a word.
  *
  * One poll thread reads requests from every node and serves them itself,
- * except SET_CONTAINER, SET_IRQS and DEVICE_OPEN, which go to a pool of
- * workers that grows while all are busy: they may wait on a nested request
- * (the daemon's own VFC_CUSE_IDENTIFY, or the release of a fetched file of
- * ours), which the poll thread serves. Workers serve at most
+ * except SET_CONTAINER and DEVICE_OPEN, which go to a pool of workers that
+ * grows while all are busy: they may wait on a nested request (the
+ * daemon's own VFC_CUSE_IDENTIFY, or the release of a fetched file of
+ * ours), which the poll thread serves. SET_IRQS stays on the poll thread:
+ * it fetches eventfds only, so it never holds or closes a file of ours
+ * (caller.c). Workers serve at most
  * VFC_WORKERS_PER_UID requests of one uid at once, so a uid whose requests
  * stall can pin only its own share.
  */
@@ -255,7 +257,8 @@ void vfc_nodes_destroy(struct vfc_daemon *d)
 /*
  * Whether a request read from @node may issue a nested request to the
  * daemon: a FUSE_IOCTL whose row in the core's table says
- * VFC_IOCTL_NESTS (SET_CONTAINER, SET_IRQS), or our DEVICE_OPEN. Peeks
+ * VFC_IOCTL_NESTS (SET_CONTAINER; not SET_IRQS, whose eventfd-only fetch
+ * never hands this process a file of ours), or our DEVICE_OPEN. Peeks
  * at the raw request, laid out by the FUSE kernel ABI (linux/fuse.h, not
  * includable beside libfuse's own copy): struct fuse_in_header (40 bytes,
  * opcode at 4), then struct fuse_ioctl_in (cmd at 12 into it).

@@ -28,10 +28,11 @@ static int direct_get_device_fd(struct vfc_priv *p, int group_fd, const char *na
 	return vfc_priv_do_get_device_fd(group_fd, name);
 }
 
-static int direct_get_client_fd(struct vfc_priv *p, pid_t pid, pid_t tid, int fd)
+static int direct_get_client_fd(struct vfc_priv *p, pid_t pid, pid_t tid, int fd,
+				uint32_t flags)
 {
 	return vfc_priv_do_get_client_fd(__atomic_load_n(&direct_major, __ATOMIC_ACQUIRE), pid,
-					 tid, fd);
+					 tid, fd, flags);
 }
 
 static const struct vfc_priv_ops direct_ops = {

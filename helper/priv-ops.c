@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -122,13 +123,17 @@ static enum fd_kind judge(int dir, const char *name, int flags, const char *info
 	return strstr(buf, tag) ? FD_EVENTFD : FD_OTHER;
 }
 
-int vfc_priv_do_get_client_fd(unsigned int cuse_major, pid_t pid, pid_t tid, int fd)
+int vfc_priv_do_get_client_fd(unsigned int cuse_major, pid_t pid, pid_t tid, int fd,
+			      uint32_t flags)
 {
+	const bool eventfd_only = flags & VFC_PRIV_CLIENT_FD_EVENTFD_ONLY;
 	_cleanup_close_ int pidfd = -1, proc = -1;
 	char task[32], name[32], info[32];
 	struct stat owner;
 	int r;
 
+	if (flags & ~VFC_PRIV_CLIENT_FD_FLAGS)
+		return -EINVAL;
 	if (pid <= 0 || tid <= 0)
 		return -ESRCH;
 	if (fd < 0)
@@ -156,6 +161,10 @@ int vfc_priv_do_get_client_fd(unsigned int cuse_major, pid_t pid, pid_t tid, int
 		return -EBADF;
 	case FD_OTHER:
 		return -EBADFD;
+	case FD_CUSE:
+		if (eventfd_only)
+			return -EBADFD;
+		break;
 	default:
 		break;
 	}
@@ -173,9 +182,21 @@ int vfc_priv_do_get_client_fd(unsigned int cuse_major, pid_t pid, pid_t tid, int
 		return r;
 	}
 	snprintf(info, sizeof(info), "/proc/self/fdinfo/%d", r);
-	if (judge(r, "", AT_EMPTY_PATH, info, cuse_major) != FD_OTHER) {
+	switch (judge(r, "", AT_EMPTY_PATH, info, cuse_major)) {
+	case FD_EVENTFD:
 		vfc_reaper_release(owner.st_uid);
 		return r;
+	case FD_CUSE:
+		/* Swapped in after the check. Closing it may be the last
+		 * reference, whose release waits for the daemon: never on
+		 * the caller's thread when it asked for an eventfd. */
+		if (!eventfd_only) {
+			vfc_reaper_release(owner.st_uid);
+			return r;
+		}
+		break;
+	default:
+		break;
 	}
 	vfc_reaper_close(r, owner.st_uid);	/* fd moved to the reaper */
 	return -EBADFD;

@@ -34,19 +34,23 @@ int vfc_priv_do_get_device_fd(int group_fd, const char *name);
 /**
  * vfc_priv_do_get_client_fd() - pidfd_getfd() of fd @fd of client process
  * @pid, whose thread @tid made the request.
+ * @flags: 0, or VFC_PRIV_CLIENT_FD_EVENTFD_ONLY.
  *
  * Only two kinds of file come back: files of the daemon's CUSE nodes
  * (character devices of @cuse_major) and eventfds, the only ones a VFIO
  * argument names; neither can block its holder's close on a foreign
- * server. The file is judged in the client first (/proc/@pid/fd and
- * fdinfo, asking no filesystem server), and any other kind is refused
- * without being fetched. A client that swaps another file in between
- * that check and the fetch has it closed on the reaper (reaper.h), whose
- * slot is reserved before the fetch.
+ * server. With VFC_PRIV_CLIENT_FD_EVENTFD_ONLY, only eventfds: closing
+ * one never sends a request anywhere. The file is judged in the client
+ * first (/proc/@pid/fd and fdinfo, asking no filesystem server), and any
+ * other kind is refused without being fetched. A client that swaps
+ * another file in between that check and the fetch has it closed on the
+ * reaper (reaper.h), whose slot is reserved before the fetch.
  * Return: fd; -ESRCH (no such process, or @tid is not one of its threads),
  * -EPERM (not a client, or no ptrace rights), -EBADF, -EBADFD (open, but
- * neither a file of ours nor an eventfd), -EMFILE (the caller's uid has
+ * neither a file of ours nor an eventfd; with EVENTFD_ONLY, not an
+ * eventfd), -EINVAL (an unknown bit in @flags), -EMFILE (the caller's uid has
  * VFC_REAPER_PER_UID swapped-in files still closing, or all uids have
  * VFC_REAPER_MAX), or the errno of pidfd_open/pidfd_getfd.
  */
-int vfc_priv_do_get_client_fd(unsigned int cuse_major, pid_t pid, pid_t tid, int fd);
+int vfc_priv_do_get_client_fd(unsigned int cuse_major, pid_t pid, pid_t tid, int fd,
+			      uint32_t flags);

@@ -104,7 +104,8 @@ static void check(const union vfc_helper_request *m, ssize_t len, int flags, uns
 			ok = !name[n++];
 		break;
 	case VFC_HELPER_GET_CLIENT_FD:
-		ok = cf->pid > 0 && cf->tid > 0 && cf->fd >= 0 && !cf->reserved;
+		ok = cf->pid > 0 && cf->tid > 0 && cf->fd >= 0 &&
+		     !(cf->flags & ~VFC_HELPER_CLIENT_FD_FLAGS);
 		break;
 	default:
 		ok = true;
@@ -146,7 +147,9 @@ static int serve(const union vfc_helper_request *m, int fd_in)
 			return -EBADF;
 		return vfc_priv_do_get_device_fd(fd_in, m->get_device_fd.name);
 	default:
-		return vfc_priv_do_get_client_fd(cuse_major, cf->pid, cf->tid, cf->fd);
+		return vfc_priv_do_get_client_fd(cuse_major, cf->pid, cf->tid, cf->fd,
+						 cf->flags & VFC_HELPER_CLIENT_FD_EVENTFD_ONLY ?
+						 VFC_PRIV_CLIENT_FD_EVENTFD_ONLY : 0);
 	}
 }
 

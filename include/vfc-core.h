@@ -34,7 +34,9 @@ struct vfc_device_file;
  *               Return the local fd (O_CLOEXEC; the core owns it); -EBADF
  *               when @fd is not open in the caller; -EINVAL when it is
  *               open but no eventfd (the transport has disposed of it,
- *               without blocking on the file's filesystem); -EMFILE when
+ *               without blocking on the file's filesystem and without a
+ *               request to itself: SET_IRQS is not VFC_IOCTL_NESTS, so this
+ *               must not wait on another request); -EMFILE when
  *               the caller may not have more files judged now.
  * @install_device: give the caller an fd for @df. Return the fd number
  *                  the caller sees; on success the reference on @df moves

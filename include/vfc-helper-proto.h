@@ -64,11 +64,15 @@ struct vfc_helper_get_device_fd {
 	char name[VFC_HELPER_NAME_MAX];	/* NUL-terminated, zero-filled */
 };
 
+/* get_client_fd's flags: only an eventfd may come back (vfc-priv.h). */
+#define VFC_HELPER_CLIENT_FD_EVENTFD_ONLY (1u << 0)
+#define VFC_HELPER_CLIENT_FD_FLAGS VFC_HELPER_CLIENT_FD_EVENTFD_ONLY	/* all known */
+
 struct vfc_helper_get_client_fd {
 	struct vfc_helper_hdr hdr;
 	int32_t pid, tid;		/* > 0 */
 	int32_t fd;			/* >= 0 */
-	uint32_t reserved;
+	uint32_t flags;			/* VFC_HELPER_CLIENT_FD_*; others are a violation */
 };
 
 union vfc_helper_request {

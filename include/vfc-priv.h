@@ -11,7 +11,8 @@
  *  - get_device_fd: VFIO_GROUP_GET_DEVICE_FD on a kernel group fd;
  *  - get_client_fd: pidfd_getfd() of a client's fd (needs ptrace rights);
  *    @tid is the calling thread FUSE named, which must still belong to
- *    @pid once the pidfd is open (pid reuse).
+ *    @pid once the pidfd is open (pid reuse). @flags is 0 or
+ *    VFC_PRIV_CLIENT_FD_EVENTFD_ONLY.
  *
  * get_client_fd serves only client processes: those that hold an open file
  * of one of the daemon's CUSE nodes. (A fifth op, open_map_file, is gone:
@@ -26,11 +27,21 @@
 
 struct vfc_priv;
 
+/*
+ * get_client_fd's @flags: hand back an eventfd or nothing. A file of the
+ * daemon's own nodes is then refused like any other file (-EBADFD), so the
+ * caller never holds one and never closes one: no nested release, and the
+ * request may be served on the thread that serves the nodes. One swapped
+ * in after the check is closed on the reaper, never by the caller.
+ */
+#define VFC_PRIV_CLIENT_FD_EVENTFD_ONLY (1u << 0)
+#define VFC_PRIV_CLIENT_FD_FLAGS VFC_PRIV_CLIENT_FD_EVENTFD_ONLY	/* all known */
+
 struct vfc_priv_ops {
 	int (*open_container)(struct vfc_priv *p);
 	int (*open_group)(struct vfc_priv *p, unsigned int group);
 	int (*get_device_fd)(struct vfc_priv *p, int group_fd, const char *name);
-	int (*get_client_fd)(struct vfc_priv *p, pid_t pid, pid_t tid, int fd);
+	int (*get_client_fd)(struct vfc_priv *p, pid_t pid, pid_t tid, int fd, uint32_t flags);
 };
 
 struct vfc_priv {

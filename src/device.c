@@ -447,8 +447,9 @@ static int device_ioctl_unsupported(struct vfc_device *dev, struct vfc_ioctl *io
 }
 
 /*
- * A device's ioctls (vfc-file.h). SET_IRQS resolves the caller's eventfds
- * and may close files of ours that are none (a nested release). The
+ * A device's ioctls (vfc-file.h). SET_IRQS resolves the caller's eventfds;
+ * it does not nest: get_eventfd hands back eventfds only and disposes of
+ * any other file without a request to the transport (vfc-core.h). The
  * numbers vfio-pci has but we refuse are listed, so that logs and traces
  * name them; the last row serves the rest.
  */
@@ -458,7 +459,7 @@ const struct vfc_ioctl_desc vfc_device_ioctls[] = {
 	ROW(VFIO_DEVICE_GET_REGION_INFO, "DEVICE_GET_REGION_INFO", 0, 2,
 	    device_ioctl_get_region_info),
 	ROW(VFIO_DEVICE_GET_IRQ_INFO, "DEVICE_GET_IRQ_INFO", 0, 1, device_ioctl_get_irq_info),
-	ROW(VFIO_DEVICE_SET_IRQS, "DEVICE_SET_IRQS", VFC_IOCTL_CALLER | VFC_IOCTL_NESTS, 2,
+	ROW(VFIO_DEVICE_SET_IRQS, "DEVICE_SET_IRQS", VFC_IOCTL_CALLER, 2,
 	    device_ioctl_set_irqs),
 	ROW(VFIO_DEVICE_RESET, "DEVICE_RESET", 0, 0, device_ioctl_reset),
 	ROW(VFIO_DEVICE_FEATURE, "DEVICE_FEATURE", 0, 1, device_ioctl_feature),

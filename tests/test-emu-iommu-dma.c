@@ -2,9 +2,11 @@
 /*
  * Device DMA through the software IOMMU: transfers split across mappings,
  * permissions, faults, another process's memory, owners that die with
- * live mappings, 1 TiB of IOVA aliasing one 4 GiB buffer without RSS, and
- * DMA racing map/unmap.
+ * live mappings, idle owners (kept after their last unmap: reused, evicted
+ * at the limit, dropped when dead), 1 TiB of IOVA aliasing one 4 GiB
+ * buffer without RSS, and DMA racing map/unmap.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -16,11 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "emu-iommu-priv.h"
 #include "emu-iommu-testutil.h"
 #include "vfc-log.h"
 
@@ -398,6 +402,143 @@ static void test_owner_death_ioctl(void **state)
 	munmap(buf, PAGE);
 }
 
+/* pidfd_open() calls the container made so far. */
+static uint64_t pidfd_opens(void *d)
+{
+	return ((struct vfc_emu_iommu *)d)->pidfd_opens;
+}
+
+/* Open fds of this process. */
+static unsigned int count_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	unsigned int n = 0;
+
+	assert_non_null(dir);
+	while (readdir(dir))
+		n++;
+	closedir(dir);
+	return n;
+}
+
+static bool have_pidfd(void)
+{
+	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* MAP+UNMAP pairs of one process open its pidfd once: the owner idles. */
+static void test_owner_idle_reuse(void **state)
+{
+	void *d = open_iommu();
+	uint8_t *buf = pages(1), x[16];
+	uint64_t opens = pidfd_opens(d);
+	unsigned int fds = count_fds();
+
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(map_for(d, getpid(), 0x100000, buf, PAGE, RW), 0);
+		assert_int_equal(dma(d, 0x100000, x, sizeof(x), false), 0);
+		assert_int_equal(unmap(d, 0x100000, PAGE, NULL), 0);
+	}
+	assert_int_equal(pidfd_opens(d) - opens, 1);
+	/* the idle owner holds its pidfd (where pidfd_open exists) ... */
+	assert_int_equal(count_fds(), fds + have_pidfd());
+	/* ... which a reap of a live process leaves alone */
+	assert_int_equal(vfc_emu_iommu_reap(d), 0);
+	assert_int_equal(map_for(d, getpid(), 0x100000, buf, PAGE, RW), 0);
+	assert_int_equal(pidfd_opens(d) - opens, 1);
+	/* release closes it, idle or not (valgrind --track-fds sees the rest) */
+	vfc_emu_iommu_ops.release(d);
+	assert_int_equal(count_fds(), fds);
+	munmap(buf, PAGE);
+}
+
+/* Idle owners count against max_owners and make room for new ones. */
+static void test_owner_idle_evict(void **state)
+{
+	struct vfc_emu_iommu_config cfg;
+	uint8_t *buf = pages(1);
+	struct child a = spawn(buf, PAGE, 1, 0), b = spawn(buf, PAGE, 2, 0),
+		     c = spawn(buf, PAGE, 3, 0);
+	unsigned int fds = count_fds();
+	uint64_t opens;
+	uint8_t x[16];
+	void *d;
+
+	vfc_emu_iommu_config_init(&cfg);
+	cfg.max_owners = 2;
+	assert_int_equal(vfc_emu_iommu_ops.open(&cfg, VFIO_TYPE1v2_IOMMU, &d), 0);
+	assert_int_equal(vfc_emu_iommu_ops.attach_group(d, NULL), 0);
+	opens = pidfd_opens(d);
+
+	assert_int_equal(map_for(d, a.pid, 0x100000, buf, PAGE, RW), 0);
+	assert_int_equal(unmap(d, 0x100000, PAGE, NULL), 0);	/* a idles */
+	assert_int_equal(map_for(d, b.pid, 0x200000, buf, PAGE, RW), 0);
+	/* full (a idle, b mapped): c evicts a */
+	assert_int_equal(map_for(d, c.pid, 0x300000, buf, PAGE, RW), 0);
+	assert_int_equal(pidfd_opens(d) - opens, 3);
+	/* full, none idle: refused as before */
+	assert_int_equal(map_for(d, a.pid, 0x100000, buf, PAGE, RW), -ENOSPC);
+	assert_int_equal(pidfd_opens(d) - opens, 3);
+	/* c idles: a evicts it, with a new pidfd since its old one went */
+	assert_int_equal(unmap(d, 0x300000, PAGE, NULL), 0);
+	assert_int_equal(map_for(d, a.pid, 0x100000, buf, PAGE, RW), 0);
+	assert_int_equal(pidfd_opens(d) - opens, 4);
+	assert_int_equal(dma(d, 0x100000, x, sizeof(x), false), 0);
+	assert_int_equal(x[3], pat(1, 3));
+	assert_int_equal(dma(d, 0x200000, x, sizeof(x), false), 0);
+	assert_int_equal(x[3], pat(2, 3));
+	/* evicted pidfds were closed: two owners, two pidfds */
+	assert_int_equal(count_fds(), fds + 2 * have_pidfd());
+	vfc_emu_iommu_ops.release(d);
+	assert_int_equal(count_fds(), fds);
+	assert_int_equal(finish(a), 0);
+	assert_int_equal(finish(b), 0);
+	assert_int_equal(finish(c), 0);
+	munmap(buf, PAGE);
+}
+
+/* An idle owner that died is never taken back, and reaps drop it. */
+static void test_owner_idle_dead(void **state)
+{
+	void *d = open_iommu();
+	uint8_t *buf = pages(1);
+	unsigned int fds = count_fds();
+	struct child c;
+	uint64_t opens;
+
+	/* Its next map finds it dead: the pid is gone, the map fails. */
+	c = spawn(buf, PAGE, 4, 0);
+	assert_int_equal(map_for(d, c.pid, 0x100000, buf, PAGE, RW), 0);
+	assert_int_equal(unmap(d, 0x100000, PAGE, NULL), 0);
+	assert_int_equal(kill(c.pid, SIGKILL), 0);
+	assert_int_equal(waitpid(c.pid, NULL, 0), c.pid);
+	close(c.go);
+	opens = pidfd_opens(d);
+	assert_int_equal(map_for(d, c.pid, 0x100000, buf, PAGE, RW), -ESRCH);
+	if (have_pidfd())	/* a fresh pidfd_open was tried, and failed */
+		assert_int_equal(pidfd_opens(d) - opens, 1);
+	assert_int_equal(count_fds(), fds);
+	assert_int_equal(vfc_emu_iommu_count(d), 0);
+
+	/* A reap finds it dead: its pidfd is closed, no mapping counted. */
+	c = spawn(buf, PAGE, 5, 0);
+	assert_int_equal(map_for(d, c.pid, 0x100000, buf, PAGE, RW), 0);
+	assert_int_equal(unmap(d, 0x100000, PAGE, NULL), 0);
+	assert_int_equal(count_fds(), fds + 1 + have_pidfd());	/* c.go and its pidfd */
+	assert_int_equal(kill(c.pid, SIGKILL), 0);
+	assert_int_equal(waitpid(c.pid, NULL, 0), c.pid);
+	close(c.go);
+	assert_int_equal(vfc_emu_iommu_reap(d), 0);
+	assert_int_equal(count_fds(), fds);
+	vfc_emu_iommu_ops.release(d);
+	munmap(buf, PAGE);
+}
+
 static long rss_pages(void)
 {
 	long size, resident;
@@ -513,6 +654,9 @@ int main(void)
 		cmocka_unit_test(test_dma_many_owners),
 		cmocka_unit_test(test_owner_death),
 		cmocka_unit_test(test_owner_death_ioctl),
+		cmocka_unit_test(test_owner_idle_reuse),
+		cmocka_unit_test(test_owner_idle_evict),
+		cmocka_unit_test(test_owner_idle_dead),
 		cmocka_unit_test(test_alias_1tb),
 		cmocka_unit_test(test_dma_races_map),
 	};

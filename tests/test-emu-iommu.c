@@ -690,7 +690,7 @@ static void test_max_owners(void **state)
 	m.iova = 0x30000;
 	assert_int_equal(emu_ioctl(d, parent, VFIO_IOMMU_MAP_DMA, &m, sizeof(m), NULL), -ENOSPC);
 	assert_int_equal(unmap(d, 0, 0x100000, NULL), 0);
-	/* the slot is free again once its mappings are gone */
+	/* once its mappings are gone, its owner idles and makes room */
 	assert_int_equal(emu_ioctl(d, parent, VFIO_IOMMU_MAP_DMA, &m, sizeof(m), NULL), 0);
 	close_iommu(d);
 }

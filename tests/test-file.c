@@ -196,7 +196,9 @@ static void test_tables(void **state)
 	}
 	/* What the transports build on. */
 	assert_true(vfc_ioctl_desc(VFC_FILE_GROUP, VFIO_GROUP_SET_CONTAINER)->flags & VFC_IOCTL_NESTS);
-	assert_true(vfc_ioctl_desc(VFC_FILE_DEVICE, VFIO_DEVICE_SET_IRQS)->flags & VFC_IOCTL_NESTS);
+	/* SET_IRQS takes eventfds only: nothing of ours to close, no nesting. */
+	assert_false(vfc_ioctl_desc(VFC_FILE_DEVICE, VFIO_DEVICE_SET_IRQS)->flags & VFC_IOCTL_NESTS);
+	assert_true(vfc_ioctl_desc(VFC_FILE_DEVICE, VFIO_DEVICE_SET_IRQS)->flags & VFC_IOCTL_CALLER);
 	assert_true(vfc_ioctl_desc(VFC_FILE_CONTAINER, VFIO_IOMMU_MAP_DMA)->flags & VFC_IOCTL_CALLER);
 	assert_false(vfc_ioctl_desc(VFC_FILE_CONTAINER, VFIO_GET_API_VERSION)->flags);
 	assert_true(vfc_ioctl_desc(VFC_FILE_DEVICE, VFIO_DEVICE_PCI_HOT_RESET)->flags & VFC_IOCTL_PCI);

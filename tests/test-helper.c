@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -36,6 +37,8 @@
 #include "vfc-log.h"
 
 #define TEST_MAJOR 1	/* /dev/null's */
+#define EVENTFD_ONLY VFC_PRIV_CLIENT_FD_EVENTFD_ONLY
+#define SWAP_FD 100	/* the swapping child's fd: /dev/null and its eventfd in turn */
 #define NOBODY 65534
 #define TEXT "vfio-cuse map file"
 
@@ -43,6 +46,7 @@ static const char *helper_path;
 static const char *fuse_stall_path;	/* argv[2]: tests/fuse-stall.c */
 static const char *fuse_file;		/* the children open it, when set */
 static uid_t child_uid = NOBODY;	/* the children become it */
+static bool child_swaps;		/* the children swap files into SWAP_FD */
 static pid_t stall_server = -1;		/* killed by stall_teardown, even after a failure */
 static char stall_dir[64];
 static const unsigned int allowed[] = { 26, 27 };
@@ -107,6 +111,14 @@ static void child_main(bool hold, int up, int down)
 		_exit(1);
 	if (write(up, &c, sizeof(c)) != sizeof(c))
 		_exit(1);
+	if (child_swaps) {
+		struct pollfd pfd = { .fd = down, .events = POLLIN };
+
+		/* Between the check and the fetch, the other kind may come. */
+		while (poll(&pfd, 1, 0) == 0)
+			if (dup2(c.nullfd, SWAP_FD) < 0 || dup2(c.evfd, SWAP_FD) < 0)
+				_exit(1);
+	}
 	_exit(read(down, &byte, 1) < 0);
 }
 
@@ -148,6 +160,23 @@ static void child_stop(struct child *c)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* Whether our fd @fd is an eventfd, by its fdinfo. */
+static bool is_eventfd(int fd)
+{
+	char path[64], buf[512];
+	ssize_t n;
+	int info;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	info = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(info >= 0);
+	n = read(info, buf, sizeof(buf) - 1);
+	close(info);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	return strstr(buf, "\neventfd-count:") != NULL;
+}
+
 /* The ops that work on a machine without VFIO, on table @p. */
 static void check_ops(struct vfc_priv *p)
 {
@@ -174,25 +203,51 @@ static void check_ops(struct vfc_priv *p)
 	child_start(&stranger, false);
 
 	/* get_client_fd: the client's eventfd, the same file. */
-	fd = ops->get_client_fd(p, client.pid, client.pid, client.evfd);
+	fd = ops->get_client_fd(p, client.pid, client.pid, client.evfd, 0);
 	assert_true(fd >= 0);
 	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	assert_int_equal(read(fd, &count, sizeof(count)), sizeof(count));
 	assert_int_equal(count, 5);
 	close(fd);
 	/* ... and its file of the daemon's major. */
-	fd = ops->get_client_fd(p, client.pid, client.pid, client.nullfd);
+	fd = ops->get_client_fd(p, client.pid, client.pid, client.nullfd, 0);
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &a), 0);
 	assert_true(S_ISCHR(a.st_mode) && major(a.st_rdev) == TEST_MAJOR);
 	close(fd);
 	/* Anything else is not handed out: EBADFD, closed off our thread. */
-	assert_int_equal(ops->get_client_fd(p, client.pid, client.pid, client.memfd), -EBADFD);
-	assert_int_equal(ops->get_client_fd(p, client.pid, getpid(), client.memfd), -ESRCH);
-	assert_int_equal(ops->get_client_fd(p, client.pid, client.pid, 999), -EBADF);
-	assert_int_equal(ops->get_client_fd(p, stranger.pid, stranger.pid, stranger.memfd), -EPERM);
-	assert_int_equal(ops->get_client_fd(p, 0, 1, 0), -ESRCH);
-	assert_int_equal(ops->get_client_fd(p, client.pid, client.pid, -1), -EBADF);
+	assert_int_equal(ops->get_client_fd(p, client.pid, client.pid, client.memfd, 0), -EBADFD);
+	assert_int_equal(ops->get_client_fd(p, client.pid, getpid(), client.memfd, 0), -ESRCH);
+	assert_int_equal(ops->get_client_fd(p, client.pid, client.pid, 999, 0), -EBADF);
+	assert_int_equal(ops->get_client_fd(p, stranger.pid, stranger.pid, stranger.memfd, 0), -EPERM);
+	assert_int_equal(ops->get_client_fd(p, 0, 1, 0, 0), -ESRCH);
+	assert_int_equal(ops->get_client_fd(p, client.pid, client.pid, -1, 0), -EBADF);
+
+	/* Eventfd-only (SET_IRQS): the eventfd comes, the same file ... */
+	fd = ops->get_client_fd(p, client.pid, client.pid, client.evfd, EVENTFD_ONLY);
+	assert_true(fd >= 0);
+	assert_true(is_eventfd(fd));
+	count = 7;	/* the read above emptied it */
+	assert_int_equal(write(fd, &count, sizeof(count)), sizeof(count));
+	assert_int_equal(read(fd, &count, sizeof(count)), sizeof(count));
+	assert_int_equal(count, 7);
+	close(fd);
+	/* ... but a file of the daemon's major is refused in place, as is a
+	 * regular file, with the errors SET_IRQS maps to EINVAL; EBADF stays. */
+	assert_int_equal(ops->get_client_fd(p, client.pid, client.pid, client.nullfd,
+					    EVENTFD_ONLY), -EBADFD);
+	assert_int_equal(ops->get_client_fd(p, client.pid, client.pid, client.memfd,
+					    EVENTFD_ONLY), -EBADFD);
+	assert_int_equal(ops->get_client_fd(p, client.pid, client.pid, 999, EVENTFD_ONLY),
+			 -EBADF);
+	assert_int_equal(ops->get_client_fd(p, stranger.pid, stranger.pid, stranger.evfd,
+					    EVENTFD_ONLY), -EPERM);
+	/* An unknown flag: refused, and the helper is not ended by it. */
+	assert_int_equal(ops->get_client_fd(p, client.pid, client.pid, client.evfd, 1u << 7),
+			 -EINVAL);
+	fd = ops->get_client_fd(p, client.pid, client.pid, client.evfd, EVENTFD_ONLY);
+	assert_true(fd >= 0);
+	close(fd);
 
 	child_stop(&client);
 	child_stop(&stranger);
@@ -231,11 +286,86 @@ static void test_direct_ops(void **state)
 	close(pidfd);
 
 	child_start(&client, true);
-	assert_int_equal(p->ops->get_client_fd(p, client.pid, client.pid, client.memfd), -EPERM);
+	assert_int_equal(p->ops->get_client_fd(p, client.pid, client.pid, client.memfd, 0), -EPERM);
 	child_stop(&client);
 	vfc_priv_direct_set_major(TEST_MAJOR);
 	check_ops(p);
 	vfc_priv_direct_set_major(0);
+}
+
+/*
+ * Eventfd-only mode against a client that swaps a file of "our" major and
+ * an eventfd into one fd number as fast as it can: whatever was judged,
+ * only eventfds come back; a file of ours swapped in after the check goes
+ * to the reaper, whose slots all come back.
+ */
+static void check_swapping_client(struct vfc_priv *p, bool observe)
+{
+	unsigned int got = 0, refused = 0, ours = 0;
+	struct child c;
+
+	child_swaps = true;
+	child_start(&c, true);
+	child_swaps = false;
+	alarm(30);
+	for (unsigned int i = 0; i < 2000; i++) {
+		int fd = p->ops->get_client_fd(p, c.pid, c.pid, SWAP_FD, EVENTFD_ONLY);
+
+		if (fd == -EMFILE)	/* the reaper's share, in use: wait */
+			continue;
+		if (fd < 0) {
+			/* procfs may miss the number while dup2 replaces it */
+			if (fd != -EBADF)
+				assert_int_equal(fd, -EBADFD);
+			refused++;
+			continue;
+		}
+		if (!is_eventfd(fd))
+			fail_msg("round %u: fd %d is not an eventfd", i, fd);
+		got++;
+		close(fd);
+	}
+	/* Without the flag both kinds come, as SET_CONTAINER wants. */
+	for (unsigned int i = 0; i < 2000 && !ours; i++) {
+		int fd = p->ops->get_client_fd(p, c.pid, c.pid, SWAP_FD, 0);
+
+		if (fd >= 0) {
+			ours += !is_eventfd(fd);
+			close(fd);
+		}
+	}
+	alarm(0);
+	child_stop(&c);
+	print_message("eventfd-only: %u eventfds, %u refused; a file of ours without it: %s\n",
+		      got, refused, ours ? "yes" : "no");
+	assert_true(got > 0 && refused > 0);
+	if (observe) {
+		for (int i = 0; i < 500 && vfc_reaper_pending((uid_t)-1); i++)
+			usleep(10000);
+		assert_int_equal(vfc_reaper_pending((uid_t)-1), 0);
+	}
+}
+
+static void test_swapping_client_direct(void **state)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+
+	if (pidfd < 0 && errno == ENOSYS) {
+		print_message("no pidfd_open here (valgrind 3.19 lacks it): skipping\n");
+		skip();
+	}
+	close(pidfd);
+	vfc_priv_direct_set_major(TEST_MAJOR);
+	check_swapping_client(vfc_priv_direct(), true);
+	vfc_priv_direct_set_major(0);
+}
+
+static void test_swapping_client_helper(void **state)
+{
+	struct vfc_priv *p = start();
+
+	check_swapping_client(p, false);
+	vfc_priv_helper_free(p);
 }
 
 /*
@@ -285,15 +415,18 @@ static void check_stalling_fs(struct vfc_priv *p, bool observe)
 	/* Judged where it is, never fetched: nothing to close, nothing held. */
 	for (unsigned int i = 0; i < 2 * VFC_REAPER_PER_UID; i++)
 		assert_int_equal(p->ops->get_client_fd(p, hostile.pid, hostile.pid,
-						       hostile.fusefd), -EBADFD);
+						       hostile.fusefd, 0), -EBADFD);
+	/* The same in eventfd-only mode (SET_IRQS). */
+	assert_int_equal(p->ops->get_client_fd(p, hostile.pid, hostile.pid, hostile.fusefd,
+					       EVENTFD_ONLY), -EBADFD);
 	if (observe)
 		assert_int_equal(vfc_reaper_pending((uid_t)-1), 0);
 	/* The hostile client's own files still come, and the next client's;
 	 * the helper, single-threaded, is not stuck. */
-	st = p->ops->get_client_fd(p, hostile.pid, hostile.pid, hostile.evfd);
+	st = p->ops->get_client_fd(p, hostile.pid, hostile.pid, hostile.evfd, 0);
 	assert_true(st >= 0);
 	close(st);
-	st = p->ops->get_client_fd(p, other.pid, other.pid, other.evfd);
+	st = p->ops->get_client_fd(p, other.pid, other.pid, other.evfd, 0);
 	assert_true(st >= 0);
 	close(st);
 	if (observe) {
@@ -413,12 +546,13 @@ static const struct bad bad_cases[] = {
 	/* op 4 was open_map_file, retired: any message of it is a violation */
 	{ "retired op 4", 4, 32, 0, { 1, 0, 0x1000, 0, 0x2000 } },
 	{ "retired op 4, header only", 4, 8, 0 },
-	/* get_client_fd: pid, tid, fd, reserved */
+	/* get_client_fd: pid, tid, fd, flags */
 	{ "client pid 0", VFC_HELPER_GET_CLIENT_FD, 24, 0, { 0, 1, 0 } },
 	{ "client pid -5", VFC_HELPER_GET_CLIENT_FD, 24, 0, { -5u, 1, 0 } },
 	{ "client tid 0", VFC_HELPER_GET_CLIENT_FD, 24, 0, { 1, 0, 0 } },
 	{ "client fd -1", VFC_HELPER_GET_CLIENT_FD, 24, 0, { 1, 1, -1u } },
-	{ "client reserved", VFC_HELPER_GET_CLIENT_FD, 24, 0, { 1, 1, 0, 1 } },
+	{ "client flags unknown", VFC_HELPER_GET_CLIENT_FD, 24, 0, { 1, 1, 0, 2 } },
+	{ "client flags high bit", VFC_HELPER_GET_CLIENT_FD, 24, 0, { 1, 1, 0, 0x80000001u } },
 };
 
 /* Count the lines of @text containing @what. */
@@ -463,7 +597,7 @@ static void test_violations(void **state)
 		p = start();
 		r1 = vfc_priv_helper_call(p, msg, b->len, fds, b->n_fds);
 		r2 = p->ops->open_container(p);
-		r3 = p->ops->get_client_fd(p, getpid(), getpid(), 0);
+		r3 = p->ops->get_client_fd(p, getpid(), getpid(), 0, 0);
 		st = vfc_priv_helper_wait_status(p);
 		errs = vfc_log_count(LOG_ERR) - errs;
 		vfc_priv_helper_free(p);
@@ -639,6 +773,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_direct_ops),
 		cmocka_unit_test_teardown(test_stalling_fs_direct, stall_teardown),
 		cmocka_unit_test_teardown(test_stalling_fs_helper, stall_teardown),
+		cmocka_unit_test(test_swapping_client_direct),
+		cmocka_unit_test(test_swapping_client_helper),
 		cmocka_unit_test(test_violations),
 		cmocka_unit_test(test_helper_killed),
 		cmocka_unit_test(test_bad_replies),

@@ -1,8 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * The software IOMMU's DMA side: the owner table (one pidfd per process
- * that has live mappings), reaping the mappings of owners that exited,
- * and device DMA through process_vm_readv/writev.
+ * that has live mappings, or had them lately), reaping the mappings of
+ * owners that exited, and device DMA through process_vm_readv/writev.
+ *
+ * An owner whose last mapping goes stays in the table, idle, pidfd and
+ * all: a client that maps and unmaps in pairs would otherwise pay a
+ * pidfd_open() and a close() per pair. The next map of the same pid polls
+ * the idle owner's pidfd first (a dead one is dropped: the pid was
+ * reused) and takes it back. Idle owners count against max_owners; a new
+ * owner at the limit evicts the idle one checked longest ago, and only
+ * without an idle one is the map refused. Reaps drop the dead idle ones.
  *
  * Owner death: a pidfd becomes readable when its process exits, and it
  * never names a later process that reuses the pid. A dma_rw polls the
@@ -94,31 +102,64 @@ static unsigned int mark_dead_locked(struct vfc_emu_iommu *iommu, const uint32_t
 				     unsigned int n, bool cached);
 static unsigned int sweep_dead_locked(struct vfc_emu_iommu *iommu);
 
+/* CLOCK_MONOTONIC_COARSE in ns: a vDSO read, no syscall. */
+static uint64_t coarse_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Close owner @o's pidfd and free its slot; it must own no mapping. */
+static void owner_drop(struct vfc_emu_owner *o)
+{
+	if (o->pidfd >= 0)
+		close(o->pidfd);
+	*o = (struct vfc_emu_owner){ .pidfd = -1 };
+}
+
 int vfc_emu_iommu_owner_get_locked(struct vfc_emu_iommu *iommu, pid_t pid, uint32_t *ret_idx)
 {
-	unsigned int used = 0, free_slot = iommu->n_owners;
+	unsigned int used = 0, free_slot = iommu->n_owners, idle = iommu->n_owners;
 	int fd;
 
 	if (pid <= 0)
 		return -EFAULT;
 	for (unsigned int i = 0; i < iommu->n_owners; i++) {
-		if (iommu->owners[i].pid == pid) {
+		struct vfc_emu_owner *o = &iommu->owners[i];
+
+		if (o->pid == pid) {
 			/* The same pid, but maybe a later process: then the
-			 * old one's mappings go and the caller gets a new slot. */
-			if (mark_dead_locked(iommu, &i, 1, true)) {
+			 * old one's mappings go and the caller gets a new slot.
+			 * An idle owner is polled whatever its last check: it
+			 * may have died long ago, unnoticed by any DMA. */
+			if (mark_dead_locked(iommu, &i, 1, o->nmaps > 0)) {
 				sweep_dead_locked(iommu);
 				return vfc_emu_iommu_owner_get_locked(iommu, pid, ret_idx);
 			}
 			*ret_idx = i;
 			return 0;
 		}
-		if (iommu->owners[i].pid)
-			used++;
-		else if (free_slot == iommu->n_owners)
-			free_slot = i;
+		if (!o->pid) {
+			if (free_slot == iommu->n_owners)
+				free_slot = i;
+			continue;
+		}
+		used++;
+		if (!o->nmaps && (idle == iommu->n_owners ||
+				  o->alive_at < iommu->owners[idle].alive_at))
+			idle = i;
 	}
-	if (used >= iommu->cfg.max_owners)
-		return -ENOSPC;
+	if (used >= iommu->cfg.max_owners) {
+		/* Full: an idle owner makes room; with none, refuse. */
+		if (idle == iommu->n_owners)
+			return -ENOSPC;
+		vfc_debug("emu-iommu: owner table full: evicting idle owner %d",
+			  iommu->owners[idle].pid);
+		owner_drop(&iommu->owners[idle]);
+		free_slot = idle;
+	}
 	if (free_slot == iommu->n_owners) {
 		struct vfc_emu_owner *o;
 
@@ -130,6 +171,7 @@ int vfc_emu_iommu_owner_get_locked(struct vfc_emu_iommu *iommu, pid_t pid, uint3
 	}
 	/* pidfd_open() always sets close-on-exec. */
 	fd = sys_pidfd_open(pid, 0);
+	iommu->pidfd_opens++;
 	if (fd < 0) {
 		switch (errno) {
 		case ESRCH:
@@ -142,7 +184,10 @@ int vfc_emu_iommu_owner_get_locked(struct vfc_emu_iommu *iommu, pid_t pid, uint3
 			return -ENOMEM;
 		}
 	}
-	iommu->owners[free_slot] = (struct vfc_emu_owner){ .pid = pid, .pidfd = fd };
+	/* Just found alive, by the pidfd_open() or the start time below. */
+	iommu->owners[free_slot] = (struct vfc_emu_owner){
+		.pid = pid, .pidfd = fd, .alive_at = coarse_now(),
+	};
 	if (fd < 0 && proc_start_time(pid, &iommu->owners[free_slot].start_time) < 0) {
 		iommu->owners[free_slot] = (struct vfc_emu_owner){ .pidfd = -1 };
 		return -ESRCH;
@@ -155,11 +200,10 @@ void vfc_emu_iommu_owner_put_locked(struct vfc_emu_iommu *iommu, uint32_t idx)
 {
 	struct vfc_emu_owner *o = &iommu->owners[idx];
 
-	if (o->nmaps || !o->pid)
+	/* A live owner without mappings stays, idle, for its next map. */
+	if (o->nmaps || !o->pid || !o->dead)
 		return;
-	if (o->pidfd >= 0)
-		close(o->pidfd);
-	*o = (struct vfc_emu_owner){ .pidfd = -1 };
+	owner_drop(o);
 }
 
 void vfc_emu_iommu_owners_free(struct vfc_emu_iommu *iommu)
@@ -182,15 +226,6 @@ void vfc_emu_iommu_remove_locked(struct vfc_emu_iommu *iommu, struct vfc_emu_map
 	vfc_emu_tree_release(&iommu->tree, m);
 	iommu->owners[owner].nmaps--;
 	vfc_emu_iommu_owner_put_locked(iommu, owner);
-}
-
-/* CLOCK_MONOTONIC_COARSE in ns: a vDSO read, no syscall. */
-static uint64_t coarse_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /*
@@ -237,7 +272,11 @@ static unsigned int mark_dead_locked(struct vfc_emu_iommu *iommu, const uint32_t
 	return dead;
 }
 
-/* Remove every mapping of an owner marked dead. O(n) in mappings. */
+/*
+ * Remove every mapping of an owner marked dead, which drops the owner with
+ * its last one, and drop the dead idle owners. O(n) in mappings.
+ * Return: mappings removed.
+ */
 static unsigned int sweep_dead_locked(struct vfc_emu_iommu *iommu)
 {
 	struct vfc_emu_map *m = vfc_emu_tree_lower_bound(&iommu->tree, 0);
@@ -257,6 +296,11 @@ static unsigned int sweep_dead_locked(struct vfc_emu_iommu *iommu)
 		}
 		m = next;
 	}
+	for (unsigned int i = 0; i < iommu->n_owners; i++)
+		if (iommu->owners[i].pid && iommu->owners[i].dead) {
+			vfc_debug("emu-iommu: idle owner %d exited", iommu->owners[i].pid);
+			owner_drop(&iommu->owners[i]);
+		}
 	return removed;
 }
 

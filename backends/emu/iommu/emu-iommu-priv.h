@@ -21,9 +21,13 @@
  * @start_time: the process's start time from /proc/<pid>/stat, which a
  *              later process reusing the pid cannot share.
  * @alive_at: CLOCK_MONOTONIC_COARSE ns of the last check that found it
- *            alive; a DMA trusts it for 10 ms.
- * @nmaps: live mappings it owns; the slot is freed at 0.
- * @dead: scratch mark of a reap in progress.
+ *            alive (pidfd_open() included); a DMA trusts it for 10 ms, a
+ *            map reusing an idle owner not at all.
+ * @nmaps: live mappings it owns. At 0 the owner stays, idle, for the
+ *         next map of @pid; it is freed when found dead, evicted when the
+ *         table is full, or at release.
+ * @dead: mark of a reap in progress; an owner so marked goes with its
+ *        last mapping.
  */
 struct vfc_emu_owner {
 	pid_t pid;
@@ -45,8 +49,10 @@ struct vfc_emu_owner {
  * @tree: the mappings.
  * @last_hit: the mapping the last lookup found, or NULL.
  * @owners: owner slots; a mapping's owner field indexes this.
- * @n_owners: slots in use or free in @owners.
+ * @n_owners: slots in use (owners with mappings, or idle) or free in
+ *            @owners.
  * @groups: number of attached groups.
+ * @pidfd_opens: pidfd_open() calls made for owners, for tests and stats.
  */
 struct vfc_emu_iommu {
 	pthread_mutex_t lock;
@@ -58,11 +64,13 @@ struct vfc_emu_iommu {
 	struct vfc_emu_owner *owners;
 	unsigned int n_owners;
 	unsigned int groups;
+	uint64_t pidfd_opens;
 };
 
 /**
  * vfc_emu_iommu_remove_locked() - unlink and free one mapping, dropping
- * its owner's count (and the owner when it was the last one).
+ * its owner's count (the owner stays, idle, when that was its last one,
+ * unless it is marked dead).
  * @iommu: the container, locked.
  * @m: a mapping in its tree.
  */
@@ -74,15 +82,21 @@ void vfc_emu_iommu_remove_locked(struct vfc_emu_iommu *iommu, struct vfc_emu_map
  * @pid: the caller's thread-group id.
  * @ret_idx: the slot index; its nmaps is not raised.
  *
+ * An idle owner of @pid is taken back once its pidfd shows it alive; a
+ * dead one is dropped and a new owner made. A new owner at max_owners
+ * evicts the idle owner checked longest ago (its pidfd is closed).
+ *
  * Return: 0; -EFAULT for pid 0 (a caller whose memory we cannot name);
- * -ESRCH when @pid has already exited; -ENOSPC past max_owners;
- * -ENOMEM when out of memory or file descriptors.
+ * -ESRCH when @pid has already exited; -ENOSPC at max_owners with none of
+ * them idle; -ENOMEM when out of memory or file descriptors.
  */
 int vfc_emu_iommu_owner_get_locked(struct vfc_emu_iommu *iommu, pid_t pid,
 				   uint32_t *ret_idx);
 
 /**
- * vfc_emu_iommu_owner_put_locked() - free slot @idx if it owns nothing.
+ * vfc_emu_iommu_owner_put_locked() - after slot @idx lost a mapping (or
+ * did not get one): free it if it owns nothing and is marked dead; a live
+ * owner without mappings stays, idle.
  * @iommu: the container, locked.
  * @idx: the slot.
  */
@@ -96,8 +110,8 @@ void vfc_emu_iommu_owner_put_locked(struct vfc_emu_iommu *iommu, uint32_t idx);
 unsigned int vfc_emu_iommu_reap_locked(struct vfc_emu_iommu *iommu);
 
 /**
- * vfc_emu_iommu_owners_free() - close every pidfd and free the table;
- * for release, once the tree is empty.
+ * vfc_emu_iommu_owners_free() - close every pidfd, idle owners' included,
+ * and free the table; for release.
  */
 void vfc_emu_iommu_owners_free(struct vfc_emu_iommu *iommu);
 

@@ -23,7 +23,9 @@
  * @dma_entry_limit: most live mappings per container (the kernel's
  *                   dma_entry_limit module parameter, 65535 by default).
  * @max_owners: most distinct processes with live mappings per container;
- *              each costs one pidfd in the daemon.
+ *              each costs one pidfd in the daemon. Processes whose last
+ *              mapping went stay (idle) within this count, and are
+ *              evicted to make room for a new one.
  * @pgsize_bitmap: VFIO_IOMMU_GET_INFO iova_pgsizes; its lowest bit is the
  *                 alignment MAP_DMA and UNMAP_DMA require. It must be at
  *                 least 4096.
