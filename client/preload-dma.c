@@ -81,15 +81,10 @@ static void kcache_put(int fd, int kfd)
 		vfc_preload_real_close(old);
 }
 
-#define OTHER_MAX 65536
-static _Atomic uint64_t other[OTHER_MAX / 64];
+#define OTHER_MAX VFC_PRELOAD_OTHER_MAX
+_Atomic uint64_t vfc_preload_other[OTHER_MAX / 64];
+#define other vfc_preload_other
 static atomic_uint other_used;	/* any bit set: the close fast path */
-
-bool vfc_preload_known_other(int fd)
-{
-	return fd >= 0 && fd < OTHER_MAX &&
-	       (atomic_load_explicit(&other[fd / 64], memory_order_relaxed) >> (fd % 64) & 1);
-}
 
 void vfc_preload_set_other(int fd)
 {

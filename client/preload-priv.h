@@ -15,6 +15,7 @@
 #undef _FILE_OFFSET_BITS
 #undef _FORTIFY_SOURCE
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -63,7 +64,16 @@ struct vfc_preload_real {
  * fails as on a CUSE file (ESPIPE, ENODEV) asks again with
  * vfc_preload_stale_other(). Numbers from 65536 up are not kept.
  */
-bool vfc_preload_known_other(int fd);
+#define VFC_PRELOAD_OTHER_MAX 65536
+extern _Atomic uint64_t vfc_preload_other[VFC_PRELOAD_OTHER_MAX / 64];
+
+static inline bool vfc_preload_known_other(int fd)
+{
+	return fd >= 0 && fd < VFC_PRELOAD_OTHER_MAX &&
+	       (atomic_load_explicit(&vfc_preload_other[fd / 64], memory_order_relaxed) >>
+		(fd % 64) & 1);
+}
+
 void vfc_preload_set_other(int fd);
 void vfc_preload_forget_range(unsigned int first, unsigned int last);
 
@@ -99,6 +109,18 @@ int vfc_preload_real_close(int fd);
  * Return: the table; never NULL.
  */
 const struct vfc_preload_real *vfc_preload_real(void);
+
+/* The table and whether it is filled: for the wrappers' inline fast path. */
+extern struct vfc_preload_real vfc_preload_table;
+extern atomic_bool vfc_preload_resolved;
+
+/** vfc_preload_real_fast() - vfc_preload_real() without a call once resolved. */
+static inline const struct vfc_preload_real *vfc_preload_real_fast(void)
+{
+	if (__builtin_expect(atomic_load_explicit(&vfc_preload_resolved, memory_order_acquire), 1))
+		return &vfc_preload_table;
+	return vfc_preload_real();
+}
 
 /**
  * vfc_preload_node() - the path of vfio-cused's device node.

@@ -41,7 +41,7 @@ ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen);
 /* Call the real function, or fail like a missing stub. */
 #define REAL(name, ...)                                               \
 	({                                                            \
-		const struct vfc_preload_real *r_ = vfc_preload_real(); \
+		const struct vfc_preload_real *r_ = vfc_preload_real_fast(); \
 		r_->name ? r_->name(__VA_ARGS__) : (errno = ENOSYS, -1); \
 	})
 
@@ -264,10 +264,32 @@ static ssize_t dev_rwv(int fd, const struct iovec *iov, int cnt, int64_t off, in
 }
 
 /* A device fd, at an offset the device path takes (the rest fail as the kernel's). */
-#define IS_DEV(fd, off) ((off) >= 0 && vfc_preload_is_device_cached(fd))
+#define IS_DEV(fd, off) \
+	((off) >= 0 && !vfc_preload_known_other(fd) && vfc_preload_is_device_cached(fd))
 
 /*
- * The body of each wrapper: the device path, or the real call; and the
+ * The first step of each wrapper, inline: a number remembered as another
+ * file goes straight to the real function, with no errno saved, no call
+ * of ours, so that the library costs other files (QEMU's disks among
+ * them) next to nothing. Only its failure with ESPIPE, what a CUSE file
+ * answers, goes on to the slow path, which asks again (and, in that rare
+ * case, may leave errno at ESPIPE after a success).
+ */
+#define RW_FAST(fd, field, args)                                                        \
+	do {                                                                            \
+		if (__builtin_expect(vfc_preload_known_other(fd) &&                     \
+				     atomic_load_explicit(&vfc_preload_resolved,        \
+							  memory_order_acquire) &&      \
+				     vfc_preload_table.field, 1)) {                     \
+			ssize_t fast_r_ = vfc_preload_table.field args;                 \
+									                \
+			if (__builtin_expect(fast_r_ >= 0, 1) || errno != ESPIPE)       \
+				return fast_r_;                                         \
+		}                                                                       \
+	} while (0)
+
+/*
+ * The body of each slow path: the device path, or the real call; and the
  * device path after all when the real call fails as on a CUSE file on a
  * number remembered as another file (closed where the library could not
  * see it, then reused for a device fd).
@@ -280,7 +302,8 @@ static ssize_t dev_rwv(int fd, const struct iovec *iov, int cnt, int64_t off, in
 		if (IS_DEV(fd, off))                                                    \
 			return dev_call;                                                \
 		rw_r_ = real_call;                                                      \
-		if (rw_r_ < 0 && (off) >= 0 && vfc_preload_stale_other(fd, errno, ESPIPE)) { \
+		if (__builtin_expect(rw_r_ < 0, 0) && (off) >= 0 &&                     \
+		    vfc_preload_stale_other(fd, errno, ESPIPE)) {                       \
 			errno = rw_saved_;                                              \
 			return dev_call;                                                \
 		}                                                                       \
@@ -300,28 +323,52 @@ static ssize_t dev_rwv(int fd, const struct iovec *iov, int cnt, int64_t off, in
  * ENOTCONN after the daemon died, ...). Other fds: the real function's.
  */
 
-VFC_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
+static __attribute__((noinline)) ssize_t pread_slow(int fd, void *buf, size_t n, off_t off)
 {
 	RW_WRAP(fd, off, dev_rw(fd, (uintptr_t)buf, n, off, 0),
 		REAL(pread, fd, buf, n, off));
 }
 
-VFC_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
+VFC_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	RW_FAST(fd, pread, (fd, buf, n, off));
+	return pread_slow(fd, buf, n, off);
+}
+
+static __attribute__((noinline)) ssize_t pread64_slow(int fd, void *buf, size_t n, off64_t off)
 {
 	RW_WRAP(fd, off, dev_rw(fd, (uintptr_t)buf, n, off, 0),
 		REAL(pread64, fd, buf, n, off));
 }
 
-VFC_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+VFC_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
+{
+	RW_FAST(fd, pread64, (fd, buf, n, off));
+	return pread64_slow(fd, buf, n, off);
+}
+
+static __attribute__((noinline)) ssize_t pwrite_slow(int fd, const void *buf, size_t n, off_t off)
 {
 	RW_WRAP(fd, off, dev_rw(fd, (uintptr_t)buf, n, off, VFC_CUSE_RW_WRITE),
 		REAL(pwrite, fd, buf, n, off));
 }
 
-VFC_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
+VFC_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	RW_FAST(fd, pwrite, (fd, buf, n, off));
+	return pwrite_slow(fd, buf, n, off);
+}
+
+static __attribute__((noinline)) ssize_t pwrite64_slow(int fd, const void *buf, size_t n, off64_t off)
 {
 	RW_WRAP(fd, off, dev_rw(fd, (uintptr_t)buf, n, off, VFC_CUSE_RW_WRITE),
 		REAL(pwrite64, fd, buf, n, off));
+}
+
+VFC_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
+{
+	RW_FAST(fd, pwrite64, (fd, buf, n, off));
+	return pwrite64_slow(fd, buf, n, off);
 }
 
 /*
@@ -329,70 +376,130 @@ VFC_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
  * call instead of pread. An overflowing @n goes to the real one, which
  * aborts as it should.
  */
+static __attribute__((noinline)) ssize_t __pread_chk_slow(int fd, void *buf, size_t n, off_t off, size_t buflen)
+{
+	RW_WRAP(fd, off, dev_rw(fd, (uintptr_t)buf, n, off, 0),
+		REAL(pread_chk, fd, buf, n, off, buflen));
+}
+
 VFC_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
 {
 	if (n > buflen)
 		return REAL(pread_chk, fd, buf, n, off, buflen);	/* aborts */
+	RW_FAST(fd, pread_chk, (fd, buf, n, off, buflen));
+	return __pread_chk_slow(fd, buf, n, off, buflen);
+}
+
+static __attribute__((noinline)) ssize_t __pread64_chk_slow(int fd, void *buf, size_t n, off64_t off, size_t buflen)
+{
 	RW_WRAP(fd, off, dev_rw(fd, (uintptr_t)buf, n, off, 0),
-		REAL(pread_chk, fd, buf, n, off, buflen));
+		REAL(pread64_chk, fd, buf, n, off, buflen));
 }
 
 VFC_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen)
 {
 	if (n > buflen)
 		return REAL(pread64_chk, fd, buf, n, off, buflen);	/* aborts */
-	RW_WRAP(fd, off, dev_rw(fd, (uintptr_t)buf, n, off, 0),
-		REAL(pread64_chk, fd, buf, n, off, buflen));
+	RW_FAST(fd, pread64_chk, (fd, buf, n, off, buflen));
+	return __pread64_chk_slow(fd, buf, n, off, buflen);
 }
 
-VFC_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
+static __attribute__((noinline)) ssize_t preadv_slow(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	RW_WRAP(fd, off, dev_rwv(fd, iov, cnt, off, 0, 0),
 		REAL(preadv, fd, iov, cnt, off));
 }
 
-VFC_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off64_t off)
+VFC_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	RW_FAST(fd, preadv, (fd, iov, cnt, off));
+	return preadv_slow(fd, iov, cnt, off);
+}
+
+static __attribute__((noinline)) ssize_t preadv64_slow(int fd, const struct iovec *iov, int cnt, off64_t off)
 {
 	RW_WRAP(fd, off, dev_rwv(fd, iov, cnt, off, 0, 0),
 		REAL(preadv64, fd, iov, cnt, off));
 }
 
-VFC_EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+VFC_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off64_t off)
+{
+	RW_FAST(fd, preadv64, (fd, iov, cnt, off));
+	return preadv64_slow(fd, iov, cnt, off);
+}
+
+static __attribute__((noinline)) ssize_t pwritev_slow(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	RW_WRAP(fd, off, dev_rwv(fd, iov, cnt, off, 0, VFC_CUSE_RW_WRITE),
 		REAL(pwritev, fd, iov, cnt, off));
 }
 
-VFC_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
+VFC_EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	RW_FAST(fd, pwritev, (fd, iov, cnt, off));
+	return pwritev_slow(fd, iov, cnt, off);
+}
+
+static __attribute__((noinline)) ssize_t pwritev64_slow(int fd, const struct iovec *iov, int cnt, off64_t off)
 {
 	RW_WRAP(fd, off, dev_rwv(fd, iov, cnt, off, 0, VFC_CUSE_RW_WRITE),
 		REAL(pwritev64, fd, iov, cnt, off));
+}
+
+VFC_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
+{
+	RW_FAST(fd, pwritev64, (fd, iov, cnt, off));
+	return pwritev64_slow(fd, iov, cnt, off);
 }
 
 /*
  * The v2 forms: offset -1 means the file position, which vfio-cused keeps
  * for read/write, so it goes to the real function like any negative one.
  */
-VFC_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
+static __attribute__((noinline)) ssize_t preadv2_slow(int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
 {
 	RW_WRAP(fd, off, dev_rwv(fd, iov, cnt, off, rwf, 0),
 		REAL(preadv2, fd, iov, cnt, off, rwf));
 }
 
-VFC_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int rwf)
+VFC_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
+{
+	RW_FAST(fd, preadv2, (fd, iov, cnt, off, rwf));
+	return preadv2_slow(fd, iov, cnt, off, rwf);
+}
+
+static __attribute__((noinline)) ssize_t preadv64v2_slow(int fd, const struct iovec *iov, int cnt, off64_t off, int rwf)
 {
 	RW_WRAP(fd, off, dev_rwv(fd, iov, cnt, off, rwf, 0),
 		REAL(preadv64v2, fd, iov, cnt, off, rwf));
 }
 
-VFC_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
+VFC_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int rwf)
+{
+	RW_FAST(fd, preadv64v2, (fd, iov, cnt, off, rwf));
+	return preadv64v2_slow(fd, iov, cnt, off, rwf);
+}
+
+static __attribute__((noinline)) ssize_t pwritev2_slow(int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
 {
 	RW_WRAP(fd, off, dev_rwv(fd, iov, cnt, off, rwf, VFC_CUSE_RW_WRITE),
 		REAL(pwritev2, fd, iov, cnt, off, rwf));
 }
 
-VFC_EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int rwf)
+VFC_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
+{
+	RW_FAST(fd, pwritev2, (fd, iov, cnt, off, rwf));
+	return pwritev2_slow(fd, iov, cnt, off, rwf);
+}
+
+static __attribute__((noinline)) ssize_t pwritev64v2_slow(int fd, const struct iovec *iov, int cnt, off64_t off, int rwf)
 {
 	RW_WRAP(fd, off, dev_rwv(fd, iov, cnt, off, rwf, VFC_CUSE_RW_WRITE),
 		REAL(pwritev64v2, fd, iov, cnt, off, rwf));
+}
+
+VFC_EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int rwf)
+{
+	RW_FAST(fd, pwritev64v2, (fd, iov, cnt, off, rwf));
+	return pwritev64v2_slow(fd, iov, cnt, off, rwf);
 }

@@ -35,7 +35,9 @@
 
 #include "vfc-cuse-proto.h"
 
-static struct vfc_preload_real real;
+struct vfc_preload_real vfc_preload_table;
+atomic_bool vfc_preload_resolved;
+#define real vfc_preload_table
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
 
 /* The node's st_rdev as last seen; 0 until the node was first found. */
@@ -69,6 +71,7 @@ static void resolve(void)
 	RESOLVE(dup2, "dup2");
 	RESOLVE(dup3, "dup3");
 	RESOLVE(close_range, "close_range");
+	atomic_store_explicit(&vfc_preload_resolved, true, memory_order_release);
 }
 
 const struct vfc_preload_real *vfc_preload_real(void)

@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -417,48 +418,76 @@ static void workers_stop(struct vfc_daemon *d)
 	}
 }
 
+/* Requests read per wakeup, one per ready node. */
+#define VFC_LOOP_EVENTS 16
+
+/* A node whose connection ended: no longer watched. */
+static void node_gone(int ep, struct vfc_node *node, unsigned int *alive)
+{
+	node->gone = true;
+	epoll_ctl(ep, EPOLL_CTL_DEL, fuse_session_fd(node->se), NULL);
+	(*alive)--;
+}
+
 int vfc_loop_run(struct vfc_daemon *d, int stop_fd)
 {
-	struct pollfd pfds[VFC_MAX_NODES + 1];
-	struct vfc_node *map[VFC_MAX_NODES + 1];
-	int r = 0;
+	struct epoll_event ev[VFC_LOOP_EVENTS];
+	unsigned int alive = 0;
+	int ep, r = 0;
 
-	for (;;) {
-		unsigned int n = 0, alive = 0;
+	/* epoll, not poll: nothing to rebuild per request, and the kernel's
+	 * cost follows the ready nodes, not all of them. */
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -errno;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, stop_fd,
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = NULL }) < 0) {
+		r = -errno;
+		close(ep);
+		return r;
+	}
+	for (unsigned int i = 0; i < d->n_nodes; i++) {
+		struct epoll_event e = { .events = EPOLLIN, .data.ptr = &d->nodes[i] };
 
-		pfds[n] = (struct pollfd){ .fd = stop_fd, .events = POLLIN };
-		map[n++] = NULL;
-		for (unsigned int i = 0; i < d->n_nodes; i++) {
-			if (d->nodes[i].gone)
-				continue;
-			pfds[n] = (struct pollfd){ .fd = fuse_session_fd(d->nodes[i].se),
-						   .events = POLLIN };
-			map[n++] = &d->nodes[i];
-			alive++;
+		if (d->nodes[i].gone)
+			continue;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fuse_session_fd(d->nodes[i].se), &e) < 0) {
+			r = -errno;
+			vfc_err("daemon: cannot watch node %s: %s", d->nodes[i].devname,
+				strerror(-r));
+			close(ep);
+			return r;
 		}
+		alive++;
+	}
+	for (;;) {
+		int n;
+
 		if (!alive) {
 			vfc_err("daemon: every node is gone");
 			r = -ENODEV;
 			break;
 		}
-		if (poll(pfds, n, -1) < 0) {
+		n = epoll_wait(ep, ev, VFC_LOOP_EVENTS, -1);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			r = -errno;
 			break;
 		}
-		if (pfds[0].revents)
-			break;
-		for (unsigned int i = 1; i < n; i++) {
-			struct vfc_node *node = map[i];
+		for (int i = 0; i < n; i++)
+			if (!ev[i].data.ptr)
+				goto out;
+		for (int i = 0; i < n; i++) {
+			struct vfc_node *node = ev[i].data.ptr;
 			struct vfc_work *w;
 			int got;
 
-			if (!pfds[i].revents)
+			if (node->gone)
 				continue;
-			if (!(pfds[i].revents & POLLIN)) {
+			if (!(ev[i].events & EPOLLIN)) {
 				vfc_err("node %s: connection lost", node->devname);
-				node->gone = true;
+				node_gone(ep, node, &alive);
 				continue;
 			}
 			w = work_get(d);
@@ -475,7 +504,7 @@ int vfc_loop_run(struct vfc_daemon *d, int stop_fd)
 				work_put(d, w);
 				if (fuse_session_exited(node->se) || got < 0) {
 					vfc_err("node %s: connection ended", node->devname);
-					node->gone = true;
+					node_gone(ep, node, &alive);
 				}
 				continue;
 			}
@@ -499,6 +528,7 @@ int vfc_loop_run(struct vfc_daemon *d, int stop_fd)
 		}
 	}
 out:
+	close(ep);
 	workers_stop(d);
 	return r;
 }

@@ -620,10 +620,13 @@ static void sc_rw_other_stale(int argc, char **argv)
 	CHECK(pread(f, b, 4, 0) == 0);	/* remembered as another file */
 	CHECK(syscall(SYS_dup2, dev, f) == f);
 	log_reset();
-	errno = MARK;
-	CHECK(pread(f, b, 4, BASE) == 4 && is_pattern(b, 4, BASE) && errno == MARK);
+	/* errno may be left at ESPIPE here (the fast path saves none). */
+	CHECK(pread(f, b, 4, BASE) == 4 && is_pattern(b, 4, BASE));
 	CHECK(log_count() == 1);
 	check_rw(0, f, BASE, b, 4, 0);
+	/* Forgotten: the next call takes the device path at once. */
+	errno = MARK;
+	CHECK(pread(f, b, 4, BASE + 4) == 4 && errno == MARK && log_count() == 2);
 	/* Negative offsets still fail as the kernel's. */
 	CHECK(pread(f, b, 4, -1) == -1 && errno == EINVAL);
 }

@@ -4,12 +4,12 @@
 # Usage: guest-daemon.sh BUILD_DIR RESULTS_DIR SOURCE_DIR [TEST...]
 # Tests: flow compare perms death hostile mmap qemu taken bench, then the kernel
 # backend's: kflow kcompare kprivate kmmap kdeath kviable, unprivileged daemons:
-# user kuser, and the emulated NVMe under QEMU's userspace driver: nvme nvbench
-# (default: all).
+# user kuser, the emulated NVMe under QEMU's userspace driver: nvme nvbench,
+# and the CUSE path against its floor and the kernel: side (default: all).
 set -u
 B=$1 R=$2 S=$3
 shift 3
-TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench kflow kcompare kprivate kmmap kqtest kdeath kviable kbench user kuser nvme nvbench}
+TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench kflow kcompare kprivate kmmap kqtest kdeath kviable kbench user kuser nvme nvbench side}
 CUSED=$B/cuse/vfio-cused
 RUN=$B/client/vfio-cuse-run
 CLIENT=$B/tests/vm/client/vfio-e2e-client
@@ -714,6 +714,175 @@ test_nvbench() {
 	cat "$R/nvbench.txt"
 	stop_nvme_daemon
 	rm -f $NVIMG
+}
+
+# Issue 12, the CUSE path at its floor: in this one boot, in rotating
+# rounds, the kernel's own VFIO on the real edu (without, then with the
+# library preloaded: its cost on fds that are not ours), a bare CUSE server
+# (bench-cuse-floor: ioctls of exactly 1 to 4 round trips), vfio-cused's
+# emulated edu (the running daemon, group 26) and its kernel backend (a
+# daemon of its own on the real edu). The two vfio-cused paths also time
+# the floor in turn with each operation, in the same process. Raw numbers
+# per round in side.raw; medians and ratios in side.txt; the memory per
+# emulated IOMMU mapping (a fresh daemon, group 31) in side-rss.txt;
+# syscalls counted by strace in side-strace.txt. SIDE_N (300) and SIDE_RSS_N (20000) set the counts.
+SIDE_EMU_GROUP=26
+SIDE_EMU_BDF=0000:06:0d.0
+SIDE_FLOOR=vfio-bench/side-floor
+
+side_path() { # PATH
+	case $1 in
+	kernel) BENCH_SIDE_KERNEL=1 "$B/bench/bench-side" vfio /dev/vfio "$KGROUP" \
+		"$VFIO_CUSE_EDU_BDF" $n $file ;;
+	kernel+lib) BENCH_SIDE_KERNEL=1 "$RUN" -- "$B/bench/bench-side" vfio /dev/vfio "$KGROUP" \
+		"$VFIO_CUSE_EDU_BDF" $n $file ;;
+	floor) BENCH_SIDE_SERVER_PID=$floor "$B/bench/bench-side" floor /dev/$SIDE_FLOOR $n ;;
+	emu) BENCH_SIDE_FLOOR=/dev/$SIDE_FLOOR BENCH_SIDE_SERVER_PID=$DAEMON \
+		"$RUN" --dev-prefix $PREFIX -- "$B/bench/bench-side" \
+		vfio /dev/vfio $SIDE_EMU_GROUP $SIDE_EMU_BDF $n $file ;;
+	kb) start_kernel_daemon || return 1
+		BENCH_SIDE_FLOOR=/dev/$SIDE_FLOOR BENCH_SIDE_SERVER_PID=$KDAEMON \
+			"$RUN" --dev-prefix $KPREFIX -- "$B/bench/bench-side" \
+			vfio /dev/vfio "$KGROUP" "$VFIO_CUSE_EDU_BDF" $n $file
+		rc=$?
+		kill $KDAEMON
+		wait $KDAEMON
+		KDAEMON=
+		return $rc ;;
+	esac
+}
+
+# Syscalls per operation seen from outside: strace -c -f on SERVER-PID (or
+# on the client itself with "client") while bench-side times KEY alone, 20
+# then 120 times (23 and 133 calls with the warm-up); the difference of the
+# counts / 110. A CUSE server replies with one writev per request.
+side_strace() { # NAME SERVER-PID|client KEY CMD...
+	name=$1 spid=$2 key=$3
+	shift 3
+	for k in 20 120; do
+		out="$R/side-strace-$name-$k.txt"
+		if [ "$spid" = client ]; then
+			BENCH_SIDE_ONLY=$key strace -f -c -o "$out" "$@" $k $file >/dev/null \
+				2>>"$R/side-strace.err"
+			continue
+		fi
+		strace -f -c -p "$spid" -o "$out" 2>/dev/null &
+		st=$!
+		sleep 1
+		BENCH_SIDE_ONLY=$key "$@" $k $file >/dev/null 2>>"$R/side-strace.err"
+		kill -INT $st
+		wait $st
+	done
+	awk -v name="$name" -v who="$spid" -v ops=110 '
+		FNR == 1 { f++ }
+		$4 ~ /^[0-9]+$/ && $NF != "total" { c[f, $NF] = $4; seen[$NF] = 1 }
+		END {
+			line = sprintf("side-strace: %s (%s, %d operations): per operation", name,
+				who == "client" ? "the client" : "the server", ops)
+			for (s in seen) {
+				v = (c[2, s] - c[1, s]) / ops
+				if (v >= 0.05 || v <= -0.05)
+					line = line sprintf(" %s=%.2f", s, v)
+			}
+			print line
+		}' "$R/side-strace-$name-20.txt" "$R/side-strace-$name-120.txt"
+}
+
+test_side() {
+	n=${SIDE_N:-300}
+	file=/tmp/side-file
+	echo "0123456789abcdef" >$file
+	[ -n "${KDAEMON:-}" ] && { kill $KDAEMON; wait $KDAEMON; KDAEMON=; }
+	paths="kernel kernel+lib floor emu kb"
+	if [ -z "$KGROUP" ] || [ ! -c "/dev/vfio/$KGROUP" ]; then
+		echo "SKIP: side: no kernel VFIO group here (/dev/vfio/$KGROUP): the kernel, kernel+lib and kb paths are not measured"
+		paths="floor emu"
+	fi
+	if ! kill -0 "$DAEMON" 2>/dev/null || [ ! -c /dev/$PREFIX/$SIDE_EMU_GROUP ]; then
+		bad "side: no vfio-cused serving /dev/$PREFIX/$SIDE_EMU_GROUP"
+		return
+	fi
+	"$B/bench/bench-cuse-floor" $SIDE_FLOOR >"$R/side-floor.log" 2>&1 &
+	floor=$!
+	wait_node /dev/$SIDE_FLOOR || { bad "side: the floor server did not come up"; return; }
+	: >"$R/side.raw"
+	failed=
+	for round in 1 2 3; do
+		# Rotate the order: each path runs first, in the middle and last.
+		set -- $paths
+		i=1
+		while [ $i -lt $round ]; do
+			p=$1
+			shift
+			set -- "$@" $p
+			i=$((i + 1))
+		done
+		for p in "$@"; do
+			if side_path $p >"$R/side-$p-$round.out" 2>"$R/side-$p-$round.err"; then
+				sed "s/^/$p $round /" "$R/side-$p-$round.out" >>"$R/side.raw"
+			else
+				failed="$failed $p/$round"
+				echo "side: $p round $round failed: $(tail -3 "$R/side-$p-$round.err" | tr '\n' ' ')"
+			fi
+		done
+	done
+	# Round trips and other syscalls seen from outside.
+	: >"$R/side-strace.txt"
+	if command -v strace >/dev/null; then
+		emu="$RUN --dev-prefix $PREFIX -- $B/bench/bench-side vfio /dev/vfio $SIDE_EMU_GROUP $SIDE_EMU_BDF"
+		for key in bar0_read4 bar0_write4 cfg_read256 map_unmap set_irqs_trigger; do
+			side_strace emu-$key $DAEMON $key $emu >>"$R/side-strace.txt"
+		done
+		side_strace emu-bar0_read4-client client bar0_read4 $emu >>"$R/side-strace.txt"
+		side_strace floor-rt2 $floor floor_rt2 "$B/bench/bench-side" floor /dev/$SIDE_FLOOR \
+			>>"$R/side-strace.txt"
+		if [ "$paths" != "floor emu" ]; then
+			kern="$B/bench/bench-side vfio /dev/vfio $KGROUP $VFIO_CUSE_EDU_BDF"
+			side_strace kernel-file_read4 client file_read4 $kern >>"$R/side-strace.txt"
+			side_strace kernel+lib-file_read4 client file_read4 $RUN -- $kern \
+				>>"$R/side-strace.txt"
+			side_strace kernel+lib-bar0_read4 client bar0_read4 $RUN -- $kern \
+				>>"$R/side-strace.txt"
+			if start_kernel_daemon; then
+				side_strace kb-bar0_read4 $KDAEMON bar0_read4 $RUN --dev-prefix $KPREFIX -- \
+					$kern >>"$R/side-strace.txt"
+				kill $KDAEMON
+				wait $KDAEMON
+				KDAEMON=
+			fi
+		fi
+	else
+		echo "side-strace: no strace in this guest" >>"$R/side-strace.txt"
+	fi
+	kill $floor
+	wait $floor
+	# The memory per emulated IOMMU mapping, in a daemon of its own: the
+	# shared one's heap holds what earlier clients freed, which new pools
+	# reuse without raising its RSS.
+	"$CUSED" --prefix vfio-side --rundir /run/vfio-side \
+		--device 0000:06:12.0,group=31,model=edu 2>"$R/side-rss-daemon.log" &
+	rssd=$!
+	if wait_node /dev/vfio-side/31; then
+		sleep 0.5
+		"$RUN" --dev-prefix vfio-side -- "$B/bench/bench-side" rss /dev/vfio 31 \
+			"${SIDE_RSS_N:-20000}" $rssd >"$R/side-rss.txt" 2>&1 ||
+			echo "side: rss: $(tail -2 "$R/side-rss.txt" | tr '\n' ' ')"
+	else
+		echo "side: rss: its daemon did not come up: $(tail -2 "$R/side-rss-daemon.log")"
+	fi
+	kill $rssd
+	wait $rssd
+	"$B/bench/bench-side" report "$R/side.raw" >"$R/side.txt"
+	grep "^floor_count" "$R/side-floor.log" | sed 's/^/side-/' >>"$R/side.txt"
+	cat "$R/side-strace.txt" >>"$R/side.txt"
+	grep "^rss_" "$R/side-rss.txt" | grep -v "^rss_step" | sed 's/^/side-/' >>"$R/side.txt"
+	echo "side-rss_steps $(sed -n 's/^rss_step maps=\([0-9]*\) vmrss_kb=\([0-9]*\) .* anonhuge_kb=\([0-9]*\)/\1:\2(huge:\3)/p' "$R/side-rss.txt" | tr '\n' ' ')" >>"$R/side.txt"
+	cat "$R/side.txt"
+	if [ -z "$failed" ] && grep -q "^side-row: bar0_read4/emu .*ours_us=[0-9]" "$R/side.txt"; then
+		ok "side by side measured: $(grep -c '^side-row' "$R/side.txt") rows, $(sed -n 's/^side: \([0-9]*\) goals missed/\1/p' "$R/side.txt") goals missed (side.txt)"
+	else
+		bad "side: failed:$failed"
+	fi
 }
 
 id -u $USER_OK >/dev/null 2>&1 || true
