@@ -24,6 +24,14 @@
 #define EXIT_NOT_RUN 127
 #define PRELOAD_NAME "libvfio-cuse-preload.so"
 
+/* From meson: where `meson install` puts us and the library. */
+#ifndef VFC_RUN_BINDIR
+#error "VFC_RUN_BINDIR must name the installed bindir"
+#endif
+#ifndef VFC_RUN_PRELOAD_PATH
+#error "VFC_RUN_PRELOAD_PATH must name the installed library"
+#endif
+
 struct options {
 	const char *preload;
 	const char *dev_prefix;
@@ -36,18 +44,21 @@ static void usage(FILE *f)
 		"Usage: vfio-cuse-run [OPTIONS] [--] CMD [ARGS...]\n"
 		"Run an unmodified VFIO client against vfio-cused.\n"
 		"\n"
-		"  --preload PATH       the preload library (default: %s next to this program)\n"
+		"  --preload PATH       the preload library; by default\n"
+		"                         %s\n"
+		"                       (in a build tree, the %s next to this program)\n"
 		"  --dev-prefix PREFIX  vfio-cused serves /dev/PREFIX: show it at /dev/vfio\n"
 		"  --sysfs-view         show vfio-cused's devices in /sys/bus/pci/devices and\n"
 		"                       /sys/kernel/iommu_groups (from $VFIO_CUSE_RUNDIR,\n"
 		"                       default %s)\n"
 		"  -v, --verbose        say what is done\n"
 		"  -h, --help           this text\n"
+		"      --version        print the version\n"
 		"\n"
 		"Both view options run CMD in a private mount namespace (a user namespace\n"
 		"too when not root). Exit status: CMD's, 127 if CMD cannot be run, 125 for\n"
 		"errors of vfio-cuse-run itself.\n",
-		PRELOAD_NAME, RUN_DEFAULT_RUNDIR);
+		VFC_RUN_PRELOAD_PATH, PRELOAD_NAME, RUN_DEFAULT_RUNDIR);
 }
 
 /* A relative path of non-empty components without "." or "..". */
@@ -70,15 +81,41 @@ static bool prefix_ok(const char *p)
 }
 
 /*
+ * The library by default: VFC_RUN_PRELOAD_PATH (libdir's) when we run
+ * from bindir, as installed. Anywhere else, as in the build tree, the
+ * library next to our own executable if it is there, else libdir's.
+ * Returns a new string, or NULL on ENOMEM.
+ */
+static char *default_preload(void)
+{
+	char exe[PATH_MAX], *dir, *path;
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0) {
+		run_debug("/proc/self/exe: %s: using %s", strerror(errno), VFC_RUN_PRELOAD_PATH);
+		return strdup(VFC_RUN_PRELOAD_PATH);
+	}
+	exe[n] = '\0';
+	dir = dirname(exe);
+	if (strcmp(dir, VFC_RUN_BINDIR) == 0)
+		return strdup(VFC_RUN_PRELOAD_PATH);
+	if (asprintf(&path, "%s/%s", dir, PRELOAD_NAME) < 0)
+		return NULL;
+	if (access(path, F_OK) == 0)
+		return path;
+	free(path);
+	return strdup(VFC_RUN_PRELOAD_PATH);
+}
+
+/*
  * The library to preload, as an absolute path: --preload's (resolved if
- * it has a '/'; a bare name is left to ld.so's search), else the one next
- * to our own executable.
+ * it has a '/'; a bare name is left to ld.so's search), else the default
+ * above, which must be readable.
  */
 static int preload_path(const char *opt, char **ret)
 {
 	_cleanup_free_ char *path = NULL;
-	char exe[PATH_MAX];
-	ssize_t n;
 
 	if (opt && !strchr(opt, '/')) {
 		path = strdup(opt);
@@ -89,15 +126,8 @@ static int preload_path(const char *opt, char **ret)
 			return -errno;
 		}
 	} else {
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (n < 0) {
-			run_msg("/proc/self/exe: %s", strerror(errno));
-			return -errno;
-		}
-		exe[n] = '\0';
-		if (asprintf(&path, "%s/%s", dirname(exe), PRELOAD_NAME) < 0)
-			path = NULL;
-		else if (access(path, R_OK) < 0) {
+		path = default_preload();
+		if (path && access(path, R_OK) < 0) {
 			run_msg("%s: %s (use --preload PATH)", path, strerror(errno));
 			return -errno;
 		}
@@ -166,13 +196,14 @@ out:
 
 static int parse(int argc, char **argv, struct options *o)
 {
-	enum { OPT_PRELOAD = 0x100, OPT_DEV_PREFIX, OPT_SYSFS_VIEW };
+	enum { OPT_PRELOAD = 0x100, OPT_DEV_PREFIX, OPT_SYSFS_VIEW, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "preload", required_argument, NULL, OPT_PRELOAD },
 		{ "dev-prefix", required_argument, NULL, OPT_DEV_PREFIX },
 		{ "sysfs-view", no_argument, NULL, OPT_SYSFS_VIEW },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 }
 	};
 	int c;
@@ -199,6 +230,9 @@ static int parse(int argc, char **argv, struct options *o)
 			break;
 		case 'h':
 			usage(stdout);
+			exit(EXIT_SUCCESS);
+		case OPT_VERSION:
+			printf("vfio-cuse-run %s\n", VFC_VERSION);
 			exit(EXIT_SUCCESS);
 		default:
 			fprintf(stderr, "Try 'vfio-cuse-run --help'.\n");

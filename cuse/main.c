@@ -29,7 +29,8 @@ static void usage(FILE *out)
 		"  -u, --user USER       run as USER once started; a helper keeps the privileges\n"
 		"      --helper PATH     that helper (default %s)\n"
 		"  -v, --verbose         log debug messages\n"
-		"  -h, --help\n", vfc_priv_helper_default_path);
+		"  -h, --help\n"
+		"      --version\n", vfc_priv_helper_default_path);
 }
 
 static const char *helper_path = vfc_priv_helper_default_path;
@@ -46,6 +47,7 @@ static int parse_args(int argc, char **argv, struct vfc_config *cfg)
 		{ "helper", required_argument, NULL, 'H' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	char line[1024];
@@ -76,6 +78,9 @@ static int parse_args(int argc, char **argv, struct vfc_config *cfg)
 			break;
 		case 'h':
 			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("vfio-cused %s\n", VFC_VERSION);
 			exit(0);
 		default:
 			usage(stderr);

@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
 	gcc libc6-dev pkg-config meson ninja-build linux-libc-dev
 	libcmocka-dev libfuse3-dev libpci-dev libudev-dev
-	valgrind python3
+	valgrind python3 systemd udev
 )
 
 missing=()
