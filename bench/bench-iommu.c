@@ -114,6 +114,7 @@ struct pairs_ctx {
 	struct vfc_local *l;
 	int c;
 	void *d;
+	uint64_t va;	/* n pages of real (untouched) memory that the mappings name */
 };
 
 /*
@@ -127,9 +128,17 @@ static void pairs_setup(struct pairs_ctx *x, unsigned int n, enum pattern pat)
 {
 	const uint64_t base = 1ull << 32;
 	struct vfc_emu_iommu_config cfg;
+	void *va;
 	int r;
 
 	*x = (struct pairs_ctx){ .pat = pat, .n = n, .caller = { .pid = getpid() }, .c = -1 };
+	/* MAP_DMA checks the caller's memory, so the mappings name real
+	 * memory: one reservation, never touched. */
+	va = mmap(NULL, (size_t)n * PAGE, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (va == MAP_FAILED)
+		die("mmap", errno);
+	x->va = (uint64_t)(uintptr_t)va;
 	vfc_emu_iommu_config_init(&cfg);
 	cfg.dma_entry_limit = n + 16;
 	if (pat == LOCAL) {
@@ -154,9 +163,9 @@ static void pairs_setup(struct pairs_ctx *x, unsigned int n, enum pattern pat)
 		vfc_emu_iommu_ops.attach_group(x->d, NULL);
 	}
 	for (uint64_t i = 0; i < n; i++) {
-		r = pat == LOCAL ? local_map(x->l, x->c, base + i * 2 * PAGE, 0x10000000ull + i * PAGE)
+		r = pat == LOCAL ? local_map(x->l, x->c, base + i * 2 * PAGE, x->va + i * PAGE)
 				 : map(x->d, &x->caller, base + i * 2 * PAGE,
-				       0x10000000ull + i * PAGE, PAGE);
+				       x->va + i * PAGE, PAGE);
 		if (r)
 			die("populate", r);
 	}
@@ -175,11 +184,11 @@ static __attribute__((noinline)) void run_pairs(struct pairs_ctx *x, unsigned lo
 		uint64_t iova = base + slot * 2 * PAGE + PAGE;
 
 		if (x->pat == LOCAL) {
-			r = local_map(x->l, x->c, iova, 0x10000000ull);
+			r = local_map(x->l, x->c, iova, x->va);
 			if (!r)
 				r = local_unmap(x->l, x->c, iova);
 		} else {
-			r = map(x->d, &x->caller, iova, 0x10000000ull, PAGE);
+			r = map(x->d, &x->caller, iova, x->va, PAGE);
 			if (!r)
 				r = unmap(x->d, &x->caller, iova, PAGE);
 		}
@@ -196,6 +205,7 @@ static void pairs_teardown(struct pairs_ctx *x)
 	} else {
 		vfc_emu_iommu_ops.release(x->d);
 	}
+	munmap((void *)(uintptr_t)x->va, (size_t)x->n * PAGE);
 }
 
 /* Pairs for the time budget, or exactly @fixed pairs when it is not 0.

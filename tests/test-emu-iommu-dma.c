@@ -3,8 +3,9 @@
  * Device DMA through the software IOMMU: transfers split across mappings,
  * permissions, faults, another process's memory, owners that die with
  * live mappings, idle owners (kept after their last unmap: reused, evicted
- * at the limit, dropped when dead), 1 TiB of IOVA aliasing one 4 GiB
- * buffer without RSS, and DMA racing map/unmap.
+ * at the limit, dropped when dead), DMA to a vaddr invalidated by
+ * UNMAP_DMA with VADDR (it waits, bounded; the new owner), 1 TiB of IOVA
+ * aliasing one 4 GiB buffer without RSS, and DMA racing map/unmap.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -394,7 +395,7 @@ static void test_owner_death_ioctl(void **state)
 	assert_int_equal(waitpid(c.pid, NULL, 0), c.pid);
 	((struct vfio_iommu_type1_info *)info)->argsz = sizeof(info);
 	assert_int_equal(emu_ioctl(d, getpid(), VFIO_IOMMU_GET_INFO, info, sizeof(info), NULL), 0);
-	assert_int_equal(((struct vfio_iommu_type1_info_dma_avail *)(info + 24))->avail, 65535);
+	assert_int_equal(((struct vfio_iommu_type1_info_dma_avail *)(info + 56))->avail, 65535);
 	close(c.go);
 	/* a map for a process that is gone fails */
 	assert_int_equal(map_for(d, c.pid, 0x100000, buf, PAGE, RW), -ESRCH);
@@ -445,8 +446,9 @@ static void test_owner_idle_reuse(void **state)
 		assert_int_equal(unmap(d, 0x100000, PAGE, NULL), 0);
 	}
 	assert_int_equal(pidfd_opens(d) - opens, 1);
-	/* the idle owner holds its pidfd (where pidfd_open exists) ... */
-	assert_int_equal(count_fds(), fds + have_pidfd());
+	/* the idle owner holds its pidfd (where pidfd_open exists) and its
+	 * /proc/<pid>/maps ... */
+	assert_int_equal(count_fds(), fds + have_pidfd() + 1);
 	/* ... which a reap of a live process leaves alone */
 	assert_int_equal(vfc_emu_iommu_reap(d), 0);
 	assert_int_equal(map_for(d, getpid(), 0x100000, buf, PAGE, RW), 0);
@@ -492,8 +494,8 @@ static void test_owner_idle_evict(void **state)
 	assert_int_equal(x[3], pat(1, 3));
 	assert_int_equal(dma(d, 0x200000, x, sizeof(x), false), 0);
 	assert_int_equal(x[3], pat(2, 3));
-	/* evicted pidfds were closed: two owners, two pidfds */
-	assert_int_equal(count_fds(), fds + 2 * have_pidfd());
+	/* evicted pidfds were closed: two owners, two pidfds and maps fds */
+	assert_int_equal(count_fds(), fds + 2 * (have_pidfd() + 1));
 	vfc_emu_iommu_ops.release(d);
 	assert_int_equal(count_fds(), fds);
 	assert_int_equal(finish(a), 0);
@@ -529,12 +531,149 @@ static void test_owner_idle_dead(void **state)
 	c = spawn(buf, PAGE, 5, 0);
 	assert_int_equal(map_for(d, c.pid, 0x100000, buf, PAGE, RW), 0);
 	assert_int_equal(unmap(d, 0x100000, PAGE, NULL), 0);
-	assert_int_equal(count_fds(), fds + 1 + have_pidfd());	/* c.go and its pidfd */
+	/* c.go, its pidfd and its maps */
+	assert_int_equal(count_fds(), fds + 1 + have_pidfd() + 1);
 	assert_int_equal(kill(c.pid, SIGKILL), 0);
 	assert_int_equal(waitpid(c.pid, NULL, 0), c.pid);
 	close(c.go);
 	assert_int_equal(vfc_emu_iommu_reap(d), 0);
 	assert_int_equal(count_fds(), fds);
+	vfc_emu_iommu_ops.release(d);
+	munmap(buf, PAGE);
+}
+
+static double now(void);
+
+static int invalidate(void *d, uint64_t iova, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u), .flags = VFIO_DMA_UNMAP_FLAG_VADDR, .iova = iova, .size = size,
+	};
+
+	return emu_ioctl(d, getpid(), VFIO_IOMMU_UNMAP_DMA, &u, sizeof(u), NULL);
+}
+
+static int set_vaddr(void *d, pid_t pid, uint64_t iova, const void *vaddr, uint64_t size)
+{
+	return map_for(d, pid, iova, vaddr, size, VFIO_DMA_MAP_FLAG_VADDR);
+}
+
+struct vaddr_dma {
+	void *d;
+	uint64_t iova;
+	uint8_t buf[64];
+	atomic_int done;
+	int r;
+};
+
+static void *vaddr_dma_thread(void *arg)
+{
+	struct vaddr_dma *v = arg;
+
+	v->r = dma(v->d, v->iova, v->buf, sizeof(v->buf), false);
+	atomic_store(&v->done, 1);
+	return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* DMA to an invalidated vaddr waits until MAP_DMA with VADDR gives one. */
+static void test_vaddr_dma_waits(void **state)
+{
+	void *d = open_iommu();
+	uint8_t *old = pages(1), *new = pages(1);
+	struct vaddr_dma v = { .d = d, .iova = 0x100000 };
+	pthread_t t;
+
+	for (size_t i = 0; i < PAGE; i++) {
+		old[i] = pat(1, i);
+		new[i] = pat(2, i);
+	}
+	assert_int_equal(map_for(d, getpid(), 0x100000, old, PAGE, RW), 0);
+	assert_int_equal(invalidate(d, 0x100000, PAGE), 0);
+	assert_int_equal(pthread_create(&t, NULL, vaddr_dma_thread, &v), 0);
+	sleep_ms(100);
+	assert_int_equal(atomic_load(&v.done), 0);
+	/* other mappings still work meanwhile */
+	assert_int_equal(map_for(d, getpid(), 0x200000, old, PAGE, RW), 0);
+	assert_int_equal(dma(d, 0x200000, v.buf, 8, false), 0);
+	assert_int_equal(set_vaddr(d, getpid(), 0x100000, new, PAGE), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(v.r, 0);
+	assert_memory_equal(v.buf, new, sizeof(v.buf));
+
+	/* an unmap of the invalid mapping ends the wait with a fault */
+	atomic_store(&v.done, 0);
+	assert_int_equal(invalidate(d, 0x100000, PAGE), 0);
+	assert_int_equal(pthread_create(&t, NULL, vaddr_dma_thread, &v), 0);
+	sleep_ms(50);
+	assert_int_equal(unmap(d, 0x100000, PAGE, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(v.r, -EFAULT);
+	/* a permission fault does not wait */
+	assert_int_equal(map_for(d, getpid(), 0x100000, old, PAGE, VFIO_DMA_MAP_FLAG_READ), 0);
+	assert_int_equal(invalidate(d, 0x100000, PAGE), 0);
+	assert_int_equal(dma(d, 0x100000, v.buf, 8, true), -EFAULT);
+	vfc_emu_iommu_ops.release(d);
+	munmap(old, PAGE);
+	munmap(new, PAGE);
+}
+
+/* The wait is bounded by vaddr_wait_ms; 0 faults at once. */
+static void test_vaddr_dma_timeout(void **state)
+{
+	struct vfc_emu_iommu_config cfg;
+	uint8_t *buf = pages(1), x[8];
+	double t0;
+	void *d;
+
+	vfc_emu_iommu_config_init(&cfg);
+	assert_int_equal(cfg.vaddr_wait_ms, 10000);
+	for (unsigned int ms = 0; ms <= 100; ms += 100) {
+		cfg.vaddr_wait_ms = ms;
+		assert_int_equal(vfc_emu_iommu_ops.open(&cfg, VFIO_TYPE1v2_IOMMU, &d), 0);
+		assert_int_equal(vfc_emu_iommu_ops.attach_group(d, NULL), 0);
+		assert_int_equal(map_for(d, getpid(), 0x100000, buf, PAGE, RW), 0);
+		assert_int_equal(invalidate(d, 0x100000, PAGE), 0);
+		t0 = now();
+		assert_int_equal(dma(d, 0x100000, x, sizeof(x), false), -EFAULT);
+		assert_true(now() - t0 >= ms / 1000.0 - 0.001);
+		assert_true(now() - t0 < ms / 1000.0 + 5);
+		vfc_emu_iommu_ops.release(d);
+	}
+	munmap(buf, PAGE);
+}
+
+/*
+ * An invalidated mapping has no owner: its old owner's death does not take
+ * it (a reap keeps it), and MAP_DMA with VADDR makes the caller the owner,
+ * as the kernel's vfio_change_dma_owner() (UPDATE_VADDR across processes).
+ */
+static void test_vaddr_new_owner(void **state)
+{
+	void *d = open_iommu();
+	uint8_t *buf = pages(1), x[16];
+	struct child c = spawn(buf, PAGE, 7, 0);
+
+	assert_int_equal(map_for(d, c.pid, 0x100000, buf, PAGE, RW), 0);
+	assert_int_equal(dma(d, 0x100000, x, sizeof(x), false), 0);
+	assert_int_equal(x[3], pat(7, 3));
+	assert_int_equal(invalidate(d, 0x100000, PAGE), 0);
+	assert_int_equal(kill(c.pid, SIGKILL), 0);
+	assert_int_equal(waitpid(c.pid, NULL, 0), c.pid);
+	close(c.go);
+	assert_int_equal(vfc_emu_iommu_reap(d), 0);
+	assert_int_equal(vfc_emu_iommu_count(d), 1);
+	for (size_t i = 0; i < PAGE; i++)
+		buf[i] = pat(8, i);
+	assert_int_equal(set_vaddr(d, getpid(), 0x100000, buf, PAGE), 0);
+	assert_int_equal(dma(d, 0x100000, x, sizeof(x), false), 0);
+	assert_int_equal(x[3], pat(8, 3));
 	vfc_emu_iommu_ops.release(d);
 	munmap(buf, PAGE);
 }
@@ -604,7 +743,7 @@ struct race {
 static void *race_dma(void *arg)
 {
 	struct race *r = arg;
-	uint8_t x[256];
+	uint8_t x[256] = { 0 };	/* a write may come before any read filled it */
 
 	while (!atomic_load(&r->stop)) {
 		int e = dma(r->d, 0x10000 + 0x100, x, sizeof(x), (r->ok + r->fault) & 1);
@@ -657,6 +796,9 @@ int main(void)
 		cmocka_unit_test(test_owner_idle_reuse),
 		cmocka_unit_test(test_owner_idle_evict),
 		cmocka_unit_test(test_owner_idle_dead),
+		cmocka_unit_test(test_vaddr_dma_waits),
+		cmocka_unit_test(test_vaddr_dma_timeout),
+		cmocka_unit_test(test_vaddr_new_owner),
 		cmocka_unit_test(test_alias_1tb),
 		cmocka_unit_test(test_dma_races_map),
 	};

@@ -2,23 +2,34 @@
 /*
  * The software type1 IOMMU's ioctls against the kernel's rules: extension
  * checks, open, GET_INFO and its capability chain, MAP_DMA and UNMAP_DMA
- * for v1 and v2, DIRTY_PAGES, the retry protocol, and the driver behind
- * the core through the in-process transport. DMA is in test-emu-iommu-dma.c.
+ * for v1 and v2, the check of the caller's memory, UPDATE_VADDR,
+ * DIRTY_PAGES' first checks, the retry protocol, and the driver behind the
+ * core through the in-process transport. DMA is in test-emu-iommu-dma.c,
+ * dirty tracking in test-emu-iommu-dirty.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "emu-iommu-priv.h"
 #include "emu-iommu-testutil.h"
 #include "vfc-core.h"
 #include "vfc-local.h"
 #include "vfc-log.h"
 
 #define RW (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
-#define VA 0x7f0000000000ull	/* never touched: mapping touches no memory */
+/* Real memory for the mappings to name (MAP_DMA checks it is there), never
+ * touched: VA_SIZE bytes, read-write, then a read-only and a PROT_NONE page. */
+#define VA_SIZE (64ull << 20)
+static uint64_t VA;
 #define MAP_MINSZ 32u
 #define UNMAP_MINSZ 24u
 
@@ -53,7 +64,7 @@ static int map_full(void *d, uint32_t argsz, uint32_t flags, uint64_t vaddr, uin
 
 static int map(void *d, uint64_t iova, uint64_t size)
 {
-	return map_full(d, sizeof(struct vfio_iommu_type1_dma_map), RW, VA + iova, iova, size);
+	return map_full(d, sizeof(struct vfio_iommu_type1_dma_map), RW, VA, iova, size);
 }
 
 /* Unmap; *ret_size gets the size field after the call (unchanged on error). */
@@ -109,7 +120,7 @@ static void test_check_extension(void **state)
 		{ VFIO_TYPE1v2_IOMMU, 1, 1 },
 		{ VFIO_UNMAP_ALL, 1, 1 },
 		{ VFIO_TYPE1_NESTING_IOMMU, 0, 0 },
-		{ VFIO_UPDATE_VADDR, 0, 0 },
+		{ VFIO_UPDATE_VADDR, 0, 1 },
 		{ VFIO_DMA_CC_IOMMU, 0, 1 },
 		{ VFIO_SPAPR_TCE_IOMMU, 0, 0 },
 		{ VFIO_SPAPR_TCE_v2_IOMMU, 0, 0 },
@@ -172,20 +183,29 @@ static void test_unknown_ioctl(void **state)
 }
 
 /* The full answer: info (24) + DMA_AVAIL (12, padded to 16) + IOVA_RANGE (48). */
-#define INFO_FULL 88u
+#define INFO_FULL 120u
 
 static void check_chain(const uint8_t *buf, uint32_t avail)
 {
 	const struct vfio_iommu_type1_info *info = (const void *)buf;
+	const struct vfio_iommu_type1_info_cap_migration *mig;
 	const struct vfio_iommu_type1_info_dma_avail *da;
 	const struct vfio_iommu_type1_info_cap_iova_range *ir;
 
+	/* the kernel's order: MIGRATION, DMA_AVAIL, IOVA_RANGE */
 	assert_int_equal(info->cap_offset, sizeof(*info));
-	da = (const void *)(buf + info->cap_offset);
+	mig = (const void *)(buf + info->cap_offset);
+	assert_int_equal(mig->header.id, VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION);
+	assert_int_equal(mig->header.version, 1);
+	assert_int_equal(mig->flags, 0);
+	assert_int_equal(mig->pgsize_bitmap, 4096);
+	assert_int_equal(mig->max_dirty_bitmap_size, 256u << 20);
+	assert_int_equal(mig->header.next, 56);
+	da = (const void *)(buf + mig->header.next);
 	assert_int_equal(da->header.id, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
 	assert_int_equal(da->header.version, 1);
 	assert_int_equal(da->avail, avail);
-	assert_int_equal(da->header.next, 40);
+	assert_int_equal(da->header.next, 72);
 	ir = (const void *)(buf + da->header.next);
 	assert_int_equal(ir->header.id, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
 	assert_int_equal(ir->header.version, 1);
@@ -279,8 +299,8 @@ static void test_get_info_config(void **state)
 	info->argsz = sizeof(buf);
 	assert_int_equal(emu_ioctl(d, getpid(), VFIO_IOMMU_GET_INFO, buf, sizeof(buf), NULL), 0);
 	assert_int_equal(info->iova_pgsizes, 0xfffffffffffff000ull);
-	assert_int_equal(((struct vfio_iommu_type1_info_dma_avail *)(buf + 24))->avail, 7);
-	ir = (const void *)(buf + 40);
+	assert_int_equal(((struct vfio_iommu_type1_info_dma_avail *)(buf + 56))->avail, 7);
+	ir = (const void *)(buf + 72);
 	assert_int_equal(ir->nr_iovas, 1);
 	assert_int_equal(ir->iova_ranges[0].end, UINT64_MAX);
 	/* A mapping may end at 2^64 - 1 when the range allows it. */
@@ -294,7 +314,7 @@ static void test_get_info_config(void **state)
 
 static void run_map_table(unsigned long type)
 {
-	static const struct {
+	const struct {
 		uint32_t argsz, flags;
 		uint64_t vaddr, iova, size;
 		int expect;
@@ -303,7 +323,7 @@ static void run_map_table(unsigned long type)
 		{ MAP_MINSZ - 1, RW, VA, 0x10000, 0x1000, -EINVAL },
 		{ MAP_MINSZ, 1u << 3, VA, 0x10000, 0x1000, -EINVAL },
 		{ MAP_MINSZ, RW | (1u << 31), VA, 0x10000, 0x1000, -EINVAL },
-		{ MAP_MINSZ, VFIO_DMA_MAP_FLAG_VADDR, VA, 0x10000, 0x1000, -EINVAL },
+		{ MAP_MINSZ, VFIO_DMA_MAP_FLAG_VADDR, VA, 0x10000, 0x1000, -ENOENT },
 		{ MAP_MINSZ, RW | VFIO_DMA_MAP_FLAG_VADDR, VA, 0x10000, 0x1000, -EINVAL },
 		{ MAP_MINSZ, 0, VA, 0x10000, 0x1000, -EINVAL },
 		{ MAP_MINSZ, RW, VA, 0x10000, 0, -EINVAL },
@@ -331,10 +351,14 @@ static void run_map_table(unsigned long type)
 		{ MAP_MINSZ, RW, VA, 0xffffffffe000ull, 0x2000, -EEXIST },
 		{ MAP_MINSZ, RW, VA, 0xfffffffe0000ull, 0x20000, -EEXIST },
 		{ MAP_MINSZ, RW, VA, 0xfffffffe0000ull, 0x10000, 0 },
-		/* argsz beyond minsz, one permission each, vaddr 0 */
+		/* argsz beyond minsz, one permission each */
 		{ 4096, VFIO_DMA_MAP_FLAG_READ, VA, 0x20000, 0x1000, 0 },
 		{ MAP_MINSZ, VFIO_DMA_MAP_FLAG_WRITE, VA, 0x21000, 0x1000, 0 },
-		{ MAP_MINSZ, RW, 0, 0x22000, 0x1000, 0 },
+		/* the caller's memory, checked last: vaddr 0 has none */
+		{ MAP_MINSZ, RW, 0, 0x22000, 0x1000, -EFAULT },
+		{ MAP_MINSZ, RW, 0, 0xfee00000ull, 0x1000, -EINVAL },
+		{ MAP_MINSZ, RW, 0, 0x20000, 0x1000, -EEXIST },
+		{ MAP_MINSZ, RW, VA, 0x22000, 0x1000, 0 },
 	};
 	void *d = open_iommu(type, NULL);
 	unsigned int n = 0;
@@ -377,6 +401,110 @@ static void test_map_retry(void **state)
 	assert_int_equal(emu_ioctl(d, getpid(), VFIO_IOMMU_MAP_DMA, &m, 16, &call), -EFAULT);
 	assert_int_equal(count(d), 1);
 	close_iommu(d);
+}
+
+
+/*
+ * MAP_DMA looks at the caller's memory as pin_user_pages() would: EFAULT
+ * for a hole, PROT_NONE, a range only partly mapped, or read-only memory
+ * mapped for device writes; READ needs readable, WRITE writable pages. The
+ * IOVA checks come first. With and without PROCMAP_QUERY.
+ */
+static void run_map_memory(bool text)
+{
+	const uint64_t ro = VA + VA_SIZE, none = ro + 0x1000;
+	const uint32_t R = VFIO_DMA_MAP_FLAG_READ, W = VFIO_DMA_MAP_FLAG_WRITE;
+	uint8_t *hole = mmap(NULL, 0x4000, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *wo = mmap(NULL, 0x1000, PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t h, iova = 0x100000;
+	void *d = open_iommu(VFIO_TYPE1v2_IOMMU, NULL);
+
+	assert_true(hole != MAP_FAILED && wo != MAP_FAILED);
+	assert_int_equal(munmap(hole + 0x1000, 0x1000), 0);
+	assert_int_equal(munmap(hole + 0x3000, 0x1000), 0);
+	h = (uint64_t)(uintptr_t)hole;
+	((struct vfc_emu_iommu *)d)->no_procmap_query = text;
+	const struct {
+		uint32_t flags;
+		uint64_t vaddr, size;
+		int expect;
+	} table[] = {
+		{ RW, ro, 0x1000, -EFAULT },
+		{ W, ro, 0x1000, -EFAULT },
+		{ R, ro, 0x1000, 0 },
+		{ R, none, 0x1000, -EFAULT },
+		{ W, none, 0x1000, -EFAULT },
+		{ RW, none, 0x1000, -EFAULT },
+		{ RW, ro - 0x1000, 0x2000, -EFAULT },	/* read-write, then read-only */
+		{ R, ro - 0x2000, 0x3000, 0 },
+		{ R, ro - 0x1000, 0x3000, -EFAULT },	/* ... then PROT_NONE */
+		{ RW, h, 0x3000, -EFAULT },		/* a hole in the middle */
+		{ R, h, 0x2000, -EFAULT },
+		{ R, h + 0x1000, 0x2000, -EFAULT },
+		{ RW, h, 0x1000, 0 },
+		{ RW, h + 0x2000, 0x1000, 0 },
+		{ RW, h + 0x2000, 0x2000, -EFAULT },	/* runs past the end */
+		{ W, (uint64_t)(uintptr_t)wo, 0x1000, 0 },	/* FOLL_WRITE needs no VM_READ */
+		{ RW, (uint64_t)(uintptr_t)wo, 0x1000, 0 },
+		{ R, (uint64_t)(uintptr_t)wo, 0x1000, -EFAULT },
+		{ RW, 0x1000, 0x1000, -EFAULT },		/* nothing near 0 */
+		{ R, 0xffffffffff600000ull, 0x1000, -EFAULT },	/* above user space */
+		{ RW, VA, VA_SIZE, 0 },
+	};
+
+	for (size_t i = 0; i < VFC_ARRAY_SIZE(table); i++) {
+		int r = map_full(d, MAP_MINSZ, table[i].flags, table[i].vaddr, iova, table[i].size);
+
+		if (r != table[i].expect)
+			fail_msg("text %d row %zu: %d, expected %d", text, i, r, table[i].expect);
+		iova += 0x10000000;
+	}
+	/* IOVA, overlap and limit checks come before memory: */
+	assert_int_equal(map_full(d, MAP_MINSZ, RW, 0x1000, 0xfee00000ull, 0x1000), -EINVAL);
+	assert_int_equal(map_full(d, MAP_MINSZ, RW, 0x1000, 0x20100000, 0x1000), -EEXIST);
+	assert_int_equal(map_full(d, MAP_MINSZ, RW, 0x1000, 1ull << 48, 0x1000), -EINVAL);
+	assert_int_equal(map_full(d, MAP_MINSZ, RW, 0x1800, 0x30000, 0x1000), -EINVAL);
+	close_iommu(d);
+	munmap(hole, 0x4000);
+	munmap(wo, 0x1000);
+}
+
+static void test_map_memory(void **state)
+{
+	run_map_memory(false);
+	run_map_memory(true);
+}
+
+/* The check costs O(mappings the range spans), not O(pages): 64 GiB of
+ * untouched memory maps as fast as a page. */
+static void test_map_memory_big(void **state)
+{
+	const uint64_t big = 64ull << 30;
+	void *p = mmap(NULL, big, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct timespec t0, t1;
+	void *d;
+
+	if (p == MAP_FAILED)
+		skip();	/* valgrind limits the address space */
+	d = open_iommu(VFIO_TYPE1v2_IOMMU, NULL);
+	for (int text = 0; text < 2; text++) {
+		((struct vfc_emu_iommu *)d)->no_procmap_query = text;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(map_full(d, MAP_MINSZ, RW, (uint64_t)(uintptr_t)p, 1ull << 40,
+					  big), 0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		assert_true(t1.tv_sec - t0.tv_sec < 2);
+		assert_int_equal(unmap(d, 1ull << 40, big, NULL), 0);
+	}
+	/* and an owner whose map fd is stale (after exec) is read afresh */
+	close(((struct vfc_emu_iommu *)d)->owners[0].maps_fd);
+	((struct vfc_emu_iommu *)d)->owners[0].maps_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	((struct vfc_emu_iommu *)d)->no_procmap_query = true;
+	assert_int_equal(map(d, 0x10000, 0x1000), 0);
+	close_iommu(d);
+	munmap(p, big);
 }
 
 static void test_map_overlap(void **state)
@@ -439,11 +567,14 @@ static void run_unmap_checks(unsigned long type)
 		{ UNMAP_MINSZ - 1, 0, 0x10000, 0x1000, -EINVAL },
 		{ UNMAP_MINSZ, 1u << 3, 0x10000, 0x1000, -EINVAL },
 		{ UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, 0x10000, 0x1000, -EINVAL },
-		{ UNMAP_MINSZ + 24, VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, 0x10000, 0x1000, -EINVAL },
+		/* the struct vfio_bitmap is read: past our 40 bytes, EFAULT */
+		{ UNMAP_MINSZ + 24, VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, 0x10000, 0x1000, -EFAULT },
 		{ UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | VFIO_DMA_UNMAP_FLAG_ALL, 0, 0,
 		  -EINVAL },
-		{ UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_VADDR, 0x10000, 0x1000, -EINVAL },
-		{ UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_VADDR | VFIO_DMA_UNMAP_FLAG_ALL, 0, 0, -EINVAL },
+		{ UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP | VFIO_DMA_UNMAP_FLAG_VADDR,
+		  0x10000, 0x1000, -EINVAL },
+		/* VADDR of nothing: success, 0 (VADDR|ALL: test_update_vaddr) */
+		{ UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_VADDR, 0x10000, 0x1000, 0 },
 		{ UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_ALL, 0x1000, 0, -EINVAL },
 		{ UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_ALL, 0, 0x1000, -EINVAL },
 		{ UNMAP_MINSZ, VFIO_DMA_UNMAP_FLAG_ALL, 0x800, 0, -EINVAL },
@@ -614,6 +745,89 @@ static int dirty(void *d, uint32_t argsz, uint32_t flags, uint64_t iova, uint64_
 	return r;
 }
 
+
+static int map_vaddr(void *d, uint64_t vaddr, uint64_t iova, uint64_t size)
+{
+	return map_full(d, MAP_MINSZ, VFIO_DMA_MAP_FLAG_VADDR, vaddr, iova, size);
+}
+
+/*
+ * VFIO_UPDATE_VADDR: UNMAP_DMA with VADDR invalidates what an unmap would
+ * take (v1 and v2 rules, ALL included) and reports its size; MAP_DMA with
+ * VADDR gives back exactly one invalidated mapping: ENOENT for nothing,
+ * EINVAL for a valid one or another range, no permission flag allowed.
+ */
+static void run_update_vaddr(unsigned long type)
+{
+	const uint32_t V = VFIO_DMA_UNMAP_FLAG_VADDR;
+	void *d = open_iommu(type, NULL);
+	uint64_t size;
+
+	assert_int_equal(map(d, 0x100000, 0x2000), 0);
+	assert_int_equal(map(d, 0x200000, 0x1000), 0);
+	assert_int_equal(map_vaddr(d, VA, 0x300000, 0x1000), -ENOENT);
+	assert_int_equal(map_vaddr(d, VA, 0x100000, 0x2000), -EINVAL);	/* still valid */
+	assert_int_equal(unmap_full(d, UNMAP_MINSZ, V, 0x100000, 0x2000, &size), 0);
+	assert_int_equal(size, 0x2000);
+	assert_int_equal(count(d), 2);
+	assert_int_equal(unmap_full(d, UNMAP_MINSZ, V, 0x100000, 0x2000, &size), -EINVAL);
+	/* one invalid in the range: EINVAL, and the valid one stays valid */
+	assert_int_equal(unmap_full(d, UNMAP_MINSZ, V, 0, 0x400000, &size), -EINVAL);
+	assert_int_equal(map_vaddr(d, VA, 0x200000, 0x1000), -EINVAL);
+	if (type == VFIO_TYPE1v2_IOMMU)
+		assert_int_equal(unmap_full(d, UNMAP_MINSZ, V, 0x101000, 0x1000, &size), -EINVAL);
+	/* the range must be the mapping's */
+	assert_int_equal(map_vaddr(d, VA, 0x100000, 0x1000), -EINVAL);
+	assert_int_equal(map_vaddr(d, VA, 0x101000, 0x1000), -EINVAL);
+	assert_int_equal(map_vaddr(d, VA, 0x0ff000, 0x3000), -EINVAL);
+	assert_int_equal(map_full(d, MAP_MINSZ, V | VFIO_DMA_MAP_FLAG_READ, VA, 0x100000, 0x2000),
+			 -EINVAL);
+	assert_int_equal(map_vaddr(d, VA + 0x800, 0x100000, 0x2000), -EINVAL);
+	assert_int_equal(map_vaddr(d, VA, 0x100000, 0), -EINVAL);
+	assert_int_equal(map_vaddr(d, UINT64_MAX - 0xfff, 0x100000, 0x2000), -EOVERFLOW);
+	/* nothing is pinned again: the new vaddr's memory is not checked */
+	assert_int_equal(map_vaddr(d, 0x1000, 0x100000, 0x2000), 0);
+	assert_int_equal(map_vaddr(d, VA, 0x100000, 0x2000), -EINVAL);
+	/* a new map over an invalid one is EEXIST, as over any */
+	assert_int_equal(unmap_full(d, UNMAP_MINSZ, V, 0x100000, 0x2000, &size), 0);
+	assert_int_equal(map(d, 0x100000, 0x1000), -EEXIST);
+	assert_int_equal(map_vaddr(d, VA, 0x100000, 0x2000), 0);
+	/* ALL|VADDR invalidates everything; a plain unmap takes invalid ones */
+	assert_int_equal(unmap_full(d, UNMAP_MINSZ, V | VFIO_DMA_UNMAP_FLAG_ALL, 0, 0, &size), 0);
+	assert_int_equal(size, 0x3000);
+	assert_int_equal(unmap_full(d, UNMAP_MINSZ, V | VFIO_DMA_UNMAP_FLAG_ALL, 0, 0, &size),
+			 -EINVAL);
+	assert_int_equal(unmap_full(d, UNMAP_MINSZ, V | VFIO_DMA_UNMAP_FLAG_ALL, 0, 0x1000, &size),
+			 -EINVAL);
+	assert_int_equal(unmap_full(d, UNMAP_MINSZ, V, 0x100000, 0, &size), -EINVAL);
+	assert_int_equal(unmap_full(d, UNMAP_MINSZ, V, 0xfffffffffffff000ull, 0x2000, &size),
+			 -EOVERFLOW);
+	assert_int_equal(unmap_full(d, UNMAP_MINSZ, V | VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP,
+				    0x100000, 0x2000, &size), -EINVAL);
+	assert_int_equal(unmap(d, 0x200000, 0x1000, &size), 0);
+	assert_int_equal(size, 0x1000);
+	assert_int_equal(count(d), 1);
+	if (type == VFIO_TYPE1_IOMMU) {
+		/* v1: a range starting inside the mapping takes nothing */
+		assert_int_equal(unmap_full(d, UNMAP_MINSZ, V | VFIO_DMA_UNMAP_FLAG_ALL, 0, 0,
+					    &size), -EINVAL);
+		assert_int_equal(map_vaddr(d, VA, 0x100000, 0x2000), 0);
+		assert_int_equal(unmap_full(d, UNMAP_MINSZ, V, 0x101000, 0x1000, &size), 0);
+		assert_int_equal(size, 0);
+	}
+	close_iommu(d);	/* with an invalid mapping: valgrind checks */
+}
+
+static void test_update_vaddr_v1(void **state)
+{
+	run_update_vaddr(VFIO_TYPE1_IOMMU);
+}
+
+static void test_update_vaddr_v2(void **state)
+{
+	run_update_vaddr(VFIO_TYPE1v2_IOMMU);
+}
+
 static void test_dirty_pages(void **state)
 {
 	void *d1 = open_iommu(VFIO_TYPE1_IOMMU, NULL);
@@ -627,7 +841,7 @@ static void test_dirty_pages(void **state)
 	assert_int_equal(dirty(d, 8, 0, 0, 0), -EINVAL);
 	assert_int_equal(dirty(d, 8, VFIO_IOMMU_DIRTY_PAGES_FLAG_START |
 				     VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP, 0, 0), -EINVAL);
-	assert_int_equal(dirty(d, 8, VFIO_IOMMU_DIRTY_PAGES_FLAG_START, 0, 0), -EINVAL);
+	assert_int_equal(dirty(d, 8, VFIO_IOMMU_DIRTY_PAGES_FLAG_START, 0, 0), 0);	/* test-emu-iommu-dirty */
 	assert_int_equal(dirty(d, 8, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP, 0, 0), 0);
 	assert_int_equal(dirty(d, 8, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, 0, 0x1000), -EINVAL);
 	assert_int_equal(dirty(d, full - 1, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, 0, 0x1000),
@@ -678,9 +892,14 @@ static void test_max_owners(void **state)
 	struct vfio_iommu_type1_dma_map m = {
 		.argsz = sizeof(m), .flags = RW, .vaddr = VA, .iova = 0x10000, .size = 0x1000,
 	};
-	pid_t self = getpid(), parent = getppid();
+	pid_t self = getpid(), parent = fork();	/* another process, with our memory */
 	void *d;
 
+	if (!parent) {
+		pause();
+		_exit(0);
+	}
+	assert_true(parent > 0);
 	vfc_emu_iommu_config_init(&cfg);
 	cfg.max_owners = 1;
 	d = open_iommu(VFIO_TYPE1v2_IOMMU, &cfg);
@@ -693,6 +912,8 @@ static void test_max_owners(void **state)
 	/* once its mappings are gone, its owner idles and makes room */
 	assert_int_equal(emu_ioctl(d, parent, VFIO_IOMMU_MAP_DMA, &m, sizeof(m), NULL), 0);
 	close_iommu(d);
+	kill(parent, SIGKILL);
+	waitpid(parent, NULL, 0);
 }
 
 /* The driver behind the core, driven like a client through vfc-local. */
@@ -732,6 +953,7 @@ static void test_through_core(void **state)
 	assert_int_equal(vfc_local_ioctl(l, c, VFIO_SET_IOMMU, VFIO_TYPE1_NESTING_IOMMU), -ENODEV);
 	assert_int_equal(vfc_local_ioctl(l, c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
 	assert_int_equal(vfc_local_ioctl(l, c, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU), 1);
+	assert_int_equal(vfc_local_ioctl(l, c, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR), 1);
 
 	assert_int_equal(vfc_local_ioctl(l, c, VFIO_IOMMU_MAP_DMA, (unsigned long)(uintptr_t)&m), 0);
 	assert_int_equal(vfc_local_ioctl(l, c, VFIO_IOMMU_MAP_DMA, (unsigned long)(uintptr_t)&m),
@@ -757,6 +979,13 @@ static void test_through_core(void **state)
 
 int main(void)
 {
+	void *va = mmap(NULL, VA_SIZE + 0x2000, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (va == MAP_FAILED || mprotect((uint8_t *)va + VA_SIZE, 0x1000, PROT_READ) ||
+	    mprotect((uint8_t *)va + VA_SIZE + 0x1000, 0x1000, PROT_NONE))
+		return 1;
+	VA = (uint64_t)(uintptr_t)va;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_extension),
 		cmocka_unit_test(test_open_types),
@@ -766,6 +995,8 @@ int main(void)
 		cmocka_unit_test(test_map_table_v1),
 		cmocka_unit_test(test_map_table_v2),
 		cmocka_unit_test(test_map_retry),
+		cmocka_unit_test(test_map_memory),
+		cmocka_unit_test(test_map_memory_big),
 		cmocka_unit_test(test_map_overlap),
 		cmocka_unit_test(test_map_enospc),
 		cmocka_unit_test(test_unmap_checks_v1),
@@ -774,6 +1005,8 @@ int main(void)
 		cmocka_unit_test(test_unmap_v1_bisect),
 		cmocka_unit_test(test_unmap_v2_exact),
 		cmocka_unit_test(test_unmap_retry),
+		cmocka_unit_test(test_update_vaddr_v1),
+		cmocka_unit_test(test_update_vaddr_v2),
 		cmocka_unit_test(test_dirty_pages),
 		cmocka_unit_test(test_detach_last_group),
 		cmocka_unit_test(test_no_pid),

@@ -116,7 +116,9 @@ static void owner_drop(struct vfc_emu_owner *o)
 {
 	if (o->pidfd >= 0)
 		close(o->pidfd);
-	*o = (struct vfc_emu_owner){ .pidfd = -1 };
+	if (o->maps_fd >= 0)
+		close(o->maps_fd);
+	*o = (struct vfc_emu_owner){ .pidfd = -1, .maps_fd = -1 };
 }
 
 int vfc_emu_iommu_owner_get_locked(struct vfc_emu_iommu *iommu, pid_t pid, uint32_t *ret_idx)
@@ -186,10 +188,10 @@ int vfc_emu_iommu_owner_get_locked(struct vfc_emu_iommu *iommu, pid_t pid, uint3
 	}
 	/* Just found alive, by the pidfd_open() or the start time below. */
 	iommu->owners[free_slot] = (struct vfc_emu_owner){
-		.pid = pid, .pidfd = fd, .alive_at = coarse_now(),
+		.pid = pid, .pidfd = fd, .maps_fd = -1, .alive_at = coarse_now(),
 	};
 	if (fd < 0 && proc_start_time(pid, &iommu->owners[free_slot].start_time) < 0) {
-		iommu->owners[free_slot] = (struct vfc_emu_owner){ .pidfd = -1 };
+		iommu->owners[free_slot] = (struct vfc_emu_owner){ .pidfd = -1, .maps_fd = -1 };
 		return -ESRCH;
 	}
 	*ret_idx = free_slot;
@@ -208,9 +210,12 @@ void vfc_emu_iommu_owner_put_locked(struct vfc_emu_iommu *iommu, uint32_t idx)
 
 void vfc_emu_iommu_owners_free(struct vfc_emu_iommu *iommu)
 {
-	for (unsigned int i = 0; i < iommu->n_owners; i++)
+	for (unsigned int i = 0; i < iommu->n_owners; i++) {
 		if (iommu->owners[i].pid && iommu->owners[i].pidfd >= 0)
 			close(iommu->owners[i].pidfd);
+		if (iommu->owners[i].pid && iommu->owners[i].maps_fd >= 0)
+			close(iommu->owners[i].maps_fd);
+	}
 	free(iommu->owners);
 	iommu->owners = NULL;
 	iommu->n_owners = 0;
@@ -222,8 +227,17 @@ void vfc_emu_iommu_remove_locked(struct vfc_emu_iommu *iommu, struct vfc_emu_map
 
 	if (iommu->last_hit == m)
 		iommu->last_hit = NULL;
+	if (iommu->dirty.on)
+		vfc_emu_dirty_forget_locked(iommu, m);
+	if (m->prot & VFC_EMU_MAP_VADDR_INVALID) {
+		/* A DMA waiting for its vaddr now faults. */
+		iommu->vaddr_invalid--;
+		pthread_cond_broadcast(&iommu->vaddr_cond);
+	}
 	vfc_emu_tree_erase(&iommu->tree, m);
 	vfc_emu_tree_release(&iommu->tree, m);
+	if (owner == VFC_EMU_NO_OWNER)
+		return;
 	iommu->owners[owner].nmaps--;
 	vfc_emu_iommu_owner_put_locked(iommu, owner);
 }
@@ -284,9 +298,12 @@ static unsigned int sweep_dead_locked(struct vfc_emu_iommu *iommu)
 
 	while (m) {
 		struct vfc_emu_map *next = vfc_emu_tree_next(m);
-		struct vfc_emu_owner *o = &iommu->owners[m->owner];
+		struct vfc_emu_owner *o =
+			m->owner == VFC_EMU_NO_OWNER ? NULL : &iommu->owners[m->owner];
 
-		if (o->dead) {
+		/* A mapping whose vaddr is invalid has no owner: it waits for
+		 * the next one (UPDATE_VADDR across exec or to another process). */
+		if (o && o->dead) {
 			pid_t pid = o->pid;
 
 			removed++;
@@ -429,6 +446,41 @@ static int xfer_owner(struct vfc_emu_iommu *iommu, struct dma_batch *b,
 	return batch_flush(b);
 }
 
+/*
+ * A DMA met a mapping whose vaddr UNMAP_DMA with VADDR invalidated: wait,
+ * with the lock dropped, until MAP_DMA with VADDR gives it again or it
+ * goes, as the kernel's type1 of 5.12 to 6.2 did (vfio_find_dma_valid(),
+ * without a bound; newer kernels refuse VADDR updates with emulated
+ * devices instead). We wait cfg.vaddr_wait_ms in all, from the first wait
+ * (@deadline, zero until then), so that a client that never comes back
+ * cannot hold a device thread forever.
+ * Return: 0 to look again; -EFAULT once the time is up.
+ */
+static int wait_vaddr_locked(struct vfc_emu_iommu *iommu, uint64_t iova,
+			     struct timespec *deadline)
+{
+	int r;
+
+	if (!deadline->tv_sec && !deadline->tv_nsec) {
+		clock_gettime(CLOCK_MONOTONIC, deadline);
+		deadline->tv_sec += iommu->cfg.vaddr_wait_ms / 1000;
+		deadline->tv_nsec += (long)(iommu->cfg.vaddr_wait_ms % 1000) * 1000000;
+		if (deadline->tv_nsec >= 1000000000) {
+			deadline->tv_sec++;
+			deadline->tv_nsec -= 1000000000;
+		}
+	}
+	r = iommu->cfg.vaddr_wait_ms ? pthread_cond_timedwait(&iommu->vaddr_cond, &iommu->lock,
+							       deadline)
+				     : ETIMEDOUT;
+	if (r == ETIMEDOUT) {
+		vfc_info("emu-iommu: DMA at 0x%llx: its vaddr stayed invalid (UNMAP_DMA VADDR) "
+			 "for %u ms: fault", (unsigned long long)iova, iommu->cfg.vaddr_wait_ms);
+		return -EFAULT;
+	}
+	return 0;
+}
+
 int vfc_emu_iommu_dma_rw(void *data, uint64_t iova, void *buf, size_t len, bool write)
 {
 	struct vfc_emu_iommu *iommu = data;
@@ -438,6 +490,7 @@ int vfc_emu_iommu_dma_rw(void *data, uint64_t iova, void *buf, size_t len, bool 
 	bool many, reaped = false;
 	struct dma_batch batch;	/* 8 KiB of iovecs: no allocation per DMA */
 	struct vfc_emu_map *first, *m;
+	struct timespec deadline = { 0, 0 };
 	uint64_t last, cur;
 	int r = 0;
 
@@ -462,6 +515,12 @@ again:
 		if (!m || m->iova > cur || !(m->prot & need)) {
 			r = -EFAULT;
 			goto unlock;
+		}
+		if (m->prot & VFC_EMU_MAP_VADDR_INVALID) {
+			r = wait_vaddr_locked(iommu, iova, &deadline);
+			if (r)
+				goto unlock;
+			goto again;
 		}
 		for (i = 0; i < n_owners && owners[i] != m->owner; i++)
 			;
@@ -494,6 +553,17 @@ again:
 		r = xfer_owner(iommu, &batch, first, iova, last, buf, ANY_OWNER);
 	for (unsigned int i = 0; i < n_owners && !many && !r; i++)
 		r = xfer_owner(iommu, &batch, first, iova, last, buf, owners[i]);
+	/* Written pages are dirty; after a fault too, as some bytes may have
+	 * moved (a superset, as dirty tracking promises). */
+	if (write && iommu->dirty.on)
+		for (m = first, cur = iova;; m = vfc_emu_tree_next(m)) {
+			uint64_t seg_last = VFC_MIN(m->last, last);
+
+			vfc_emu_dirty_mark_locked(iommu, m, cur, seg_last);
+			if (seg_last == last)
+				break;
+			cur = seg_last + 1;
+		}
 	if (r) {
 		/* The owner may have exited, or unmapped its memory. */
 		if (vfc_emu_iommu_reap_locked(iommu))

@@ -29,9 +29,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Device permissions of a mapping. */
+/* Device permissions of a mapping, and its state bits (in @prot). */
 #define VFC_EMU_PROT_READ 0x1
 #define VFC_EMU_PROT_WRITE 0x2
+/* UNMAP_DMA with VADDR invalidated its vaddr; it has no owner until a
+ * MAP_DMA with VADDR gives it a new vaddr and the caller as its owner. */
+#define VFC_EMU_MAP_VADDR_INVALID 0x4
+/* Dirty tracking lost track of it (out of bitmap memory): every page of it
+ * counts as dirty until the next report. */
+#define VFC_EMU_MAP_DIRTY_ALL 0x8
+
+/* The owner of a mapping whose vaddr is invalid. */
+#define VFC_EMU_NO_OWNER UINT32_MAX
 
 struct vfc_emu_node;
 
@@ -42,8 +51,9 @@ struct vfc_emu_node;
  * @vaddr: the owner's virtual address of @iova.
  * @leaf: the leaf that holds the record; NULL out of the tree.
  * @next_free: the pool's free list, while the record is free.
- * @owner: index of the owner in the container's owner table.
- * @prot: VFC_EMU_PROT_* bits.
+ * @owner: index of the owner in the container's owner table, or
+ *         VFC_EMU_NO_OWNER while the vaddr is invalid.
+ * @prot: VFC_EMU_PROT_* and VFC_EMU_MAP_* bits.
  */
 struct vfc_emu_map {
 	uint64_t iova;

@@ -4,7 +4,9 @@
  * VFIO_TYPE1v2_IOMMU as the kernel's drivers/vfio/vfio_iommu_type1.c
  * answers them, with device DMA carried out by process_vm_readv/writev on
  * the memory of the process that mapped it. Mapping pins and touches no
- * memory. See docs/abi.md for the deliberate differences from the kernel.
+ * memory; it checks, from the caller's memory map, that a pin would have
+ * succeeded. VFIO_UPDATE_VADDR and exact dirty page tracking are served.
+ * See docs/abi.md for the deliberate differences from the kernel.
  */
 #pragma once
 
@@ -29,6 +31,10 @@
  * @pgsize_bitmap: VFIO_IOMMU_GET_INFO iova_pgsizes; its lowest bit is the
  *                 alignment MAP_DMA and UNMAP_DMA require. It must be at
  *                 least 4096.
+ * @vaddr_wait_ms: how long a device DMA waits for a vaddr that UNMAP_DMA
+ *                 with VADDR invalidated to be given again by MAP_DMA with
+ *                 VADDR, before it fails with EFAULT (the kernel's type1
+ *                 of 5.12 to 6.2 waited without a bound); 0 fails at once.
  * @nr_iova_ranges: entries used in @iova_ranges (at least 1).
  * @iova_ranges: sorted, disjoint, inclusive ranges a mapping must fit in,
  *               reported in the IOVA_RANGE capability.
@@ -37,6 +43,7 @@ struct vfc_emu_iommu_config {
 	unsigned int dma_entry_limit;
 	unsigned int max_owners;
 	uint64_t pgsize_bitmap;
+	unsigned int vaddr_wait_ms;
 	unsigned int nr_iova_ranges;
 	struct vfio_iova_range iova_ranges[VFC_EMU_IOMMU_MAX_RANGES];
 };
@@ -49,6 +56,7 @@ struct vfc_emu_iommu_config {
 #define VFC_EMU_IOMMU_DEFAULT_DMA_ENTRY_LIMIT 65535u
 #define VFC_EMU_IOMMU_DEFAULT_MAX_OWNERS 64u
 #define VFC_EMU_IOMMU_DEFAULT_PGSIZES 0x40201000ull
+#define VFC_EMU_IOMMU_DEFAULT_VADDR_WAIT_MS 10000u
 
 /**
  * vfc_emu_iommu_config_init() - fill @cfg with the defaults.
