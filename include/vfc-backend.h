@@ -87,8 +87,10 @@ struct vfc_iommu_ops {
  *                return -EINVAL for an index the device does not have.
  * @set_irqs: the header has been validated against get_irq_info's count.
  *            For DATA_EVENTFD, @data holds @count int32 values: a local fd
- *            already resolved in this process, -1 for "none" (any negative
- *            client value), or a VFC_IRQ_FD_ERROR() marker for a client fd
+ *            already resolved in this process, -1 for "none", -2 for any
+ *            other negative client value (none for every index but ERR and
+ *            REQ, where the kernel then leaves the trigger as it is), or a
+ *            VFC_IRQ_FD_ERROR() marker for a client fd
  *            that could not be used; the device returns
  *            vfc_irq_fd_error(value) at the point where the kernel would
  *            have looked the fd up, so errno ordering stays the kernel's.
@@ -105,6 +107,32 @@ struct vfc_iommu_ops {
  * @reset: NULL when the device cannot reset (VFIO_DEVICE_RESET: EINVAL).
  * @match: optional; decide whether @buf names the device. Return 1, 0, or
  *         -errno. Without it the name must be equal.
+ * @ioeventfd: optional (VFIO_DEVICE_IOEVENTFD; without it ENOTTY): the
+ *             core has done vfio_pci_ioctl_ioeventfd()'s checks (argsz,
+ *             flags, one size, fd >= -1). @offset is the client's region
+ *             offset, @count 1, 2, 4 or 8 bytes, @fd a local eventfd, -1,
+ *             or a VFC_IRQ_FD_ERROR() marker, reported where the kernel
+ *             looks the fd up. The device dup()s what it keeps. Return 0
+ *             or -errno as vfio_pci_ioeventfd().
+ * @pm_use: optional; the kernel's runtime PM reference, taken (@get) and
+ *          dropped around every device ioctl round and region access: a
+ *          device in low power resumes for it.
+ * @pm_entry: optional (LOW_POWER_ENTRY and _WITH_WAKEUP; without it
+ *            ENOTTY): enter low power; @wake_fd a local eventfd to signal
+ *            and leave low power at the next resume, or -1; the device
+ *            dup()s it. Return 0, -EINVAL when already in low power.
+ * @pm_exit: LOW_POWER_EXIT; required with @pm_entry. Return 0.
+ * @log_start: optional (DMA_LOGGING_*; without it ENOTTY): start logging
+ *             the device's DMA writes to @n ranges, checked by the core as
+ *             vfio_ioctl_device_feature_logging_start() does (aligned to
+ *             the page size asked for, no overlap, no wrap). The device
+ *             may change *@page_size to what it tracks. Return 0 or
+ *             -errno (-EINVAL when already logging).
+ * @log_stop: required with @log_start. Return 0 or -errno.
+ * @log_report: required with @log_start: read and clear the pages written
+ *              in [@iova, @iova + @length), calling @set for each written
+ *              range (in any order; clipping is the caller's). Return 0,
+ *              @set's -errno, or the device's (-EINVAL when not logging).
  */
 struct vfc_device_ops {
 	int (*open_device)(void *priv, struct vfc_device *dev);
@@ -121,6 +149,15 @@ struct vfc_device_ops {
 			   int *ret_fd, uint64_t *ret_off);
 	int (*reset)(void *priv);
 	int (*match)(struct vfc_device *dev, const char *buf);
+	int (*ioeventfd)(void *priv, uint64_t offset, uint64_t data, unsigned int count, int fd);
+	void (*pm_use)(void *priv, bool get);
+	int (*pm_entry)(void *priv, int wake_fd);
+	int (*pm_exit)(void *priv);
+	int (*log_start)(void *priv, const struct vfio_device_feature_dma_logging_range *ranges,
+			 unsigned int n, uint64_t *page_size);
+	int (*log_stop)(void *priv);
+	int (*log_report)(void *priv, uint64_t iova, uint64_t length,
+			  int (*set)(void *opaque, uint64_t iova, uint64_t length), void *opaque);
 };
 
 /**

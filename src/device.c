@@ -11,8 +11,10 @@
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/uio.h>
 
 #include "vfc-log.h"
 #include "vfc-private.h"
@@ -266,7 +268,9 @@ static void device_resolve_eventfds(struct vfc_device *dev, struct vfc_ioctl *io
 		int fd;
 
 		if (client[i] < 0) {
-			local[i] = -1;
+			/* -1 de-assigns; the kernel's ERR and REQ leave their
+			 * trigger alone for other negative values. */
+			local[i] = client[i] == -1 ? -1 : -2;
 			continue;
 		}
 		fd = -EBADF;
@@ -413,12 +417,420 @@ static int device_ioctl_hot_reset(struct vfc_device *dev, struct vfc_ioctl *io)
 	return -ENODEV;
 }
 
+/* vfio_check_feature(): 1 to go on, else the answer (0 for a probe). */
+static int feature_check(uint32_t flags, size_t argsz, uint32_t ops, size_t minsz)
+{
+	if ((flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET)) & ~ops)
+		return -EINVAL;
+	if (flags & VFIO_DEVICE_FEATURE_PROBE)
+		return 0;
+	if (!(flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET)))
+		return -EINVAL;
+	if (argsz < minsz)
+		return -EINVAL;
+	return 1;
+}
+
+/*
+ * One eventfd named in an argument: a local duplicate, or the caller's
+ * errno (-EBADF not open, -EINVAL no eventfd), logged once here.
+ */
+static int device_get_eventfd(struct vfc_device *dev, struct vfc_ioctl *io, const char *what,
+			      int32_t fd)
+{
+	int r = -EBADF;
+
+	if (io->caller && io->caller->ops && io->caller->ops->get_eventfd)
+		r = io->caller->ops->get_eventfd(io->caller, fd);
+	if (r < 0)
+		vfc_info("device \"%s\": %s: fd %d: %s", dev->name, what, fd,
+			 r == -EBADF ? "not open in the caller" :
+			 r == -EINVAL ? "not an eventfd" : strerror(-r));
+	return r;
+}
+
+/*
+ * The caller's memory outside the argument, where the kernel follows a
+ * pointer inside it (DMA logging's ranges and report bitmap). The retry
+ * protocol reaches only the argument, so these bytes move with
+ * process_vm_readv/writev on the calling process, which the transport
+ * holds still for the request (vfc_caller.pid), as the emulated IOMMU
+ * reaches mapped memory. @n iovecs of the caller, @local the same total.
+ * Return: 0, or -EFAULT when any byte did not move (logged).
+ */
+static int caller_rw(struct vfc_device *dev, struct vfc_ioctl *io, void *local, size_t len,
+		     const struct iovec *remote, unsigned long n, bool write)
+{
+	struct iovec l = { .iov_base = local, .iov_len = len };
+	pid_t pid = io->caller ? io->caller->pid : 0;
+	ssize_t r;
+
+	if (!len)
+		return 0;
+	if (pid <= 0) {
+		vfc_info("device \"%s\": DEVICE_FEATURE: the caller's memory is out of reach (no pid)",
+			 dev->name);
+		return -EFAULT;
+	}
+	r = write ? process_vm_writev(pid, &l, 1, remote, n, 0)
+		  : process_vm_readv(pid, &l, 1, remote, n, 0);
+	if (r == (ssize_t)len)
+		return 0;
+	if (r < 0 && errno != EFAULT)
+		vfc_info("device \"%s\": DEVICE_FEATURE: %s the memory of caller %d: %s",
+			 dev->name, write ? "writing" : "reading", (int)pid, strerror(errno));
+	else
+		vfc_info("device \"%s\": DEVICE_FEATURE: bad address in caller %d", dev->name,
+			 (int)pid);
+	return -EFAULT;
+}
+
+/* The payload of a feature: @len bytes after the 8-byte header. */
+static int feature_need(struct vfc_ioctl *io, size_t len, size_t out)
+{
+	return vfc_ioctl_need(io, sizeof(struct vfio_device_feature) + len,
+			      out ? sizeof(struct vfio_device_feature) + out : 0);
+}
+
+static const void *feature_data(struct vfc_ioctl *io)
+{
+	return (const uint8_t *)io->in + sizeof(struct vfio_device_feature);
+}
+
+/* vfio_pci_core_pm_entry() and _with_wakeup(), vfio_pci_core_pm_exit(). */
+static int device_feature_low_power(struct vfc_device *dev, struct vfc_ioctl *io,
+				    uint32_t feature, uint32_t flags, size_t argsz)
+{
+	struct vfio_device_low_power_entry_with_wakeup entry;
+	bool wakeup = feature == VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP;
+	int fd, r;
+
+	r = feature_check(flags, argsz, VFIO_DEVICE_FEATURE_SET, wakeup ? sizeof(entry) : 0);
+	if (r != 1)
+		return r;
+	if (feature == VFIO_DEVICE_FEATURE_LOW_POWER_EXIT)
+		return dev->ops->pm_exit(dev->priv);
+	if (!wakeup)
+		r = dev->ops->pm_entry(dev->priv, -1);
+	else {
+		r = feature_need(io, sizeof(entry), 0);
+		if (r)
+			return r;
+		memcpy(&entry, feature_data(io), sizeof(entry));
+		if (entry.wakeup_eventfd < 0) {
+			vfc_info("device \"%s\": LOW_POWER_ENTRY_WITH_WAKEUP: fd %d", dev->name,
+				 entry.wakeup_eventfd);
+			return -EINVAL;
+		}
+		fd = device_get_eventfd(dev, io, "LOW_POWER_ENTRY_WITH_WAKEUP",
+					entry.wakeup_eventfd);
+		if (fd < 0)
+			return fd;
+		r = dev->ops->pm_entry(dev->priv, fd);
+		close(fd);
+	}
+	if (r < 0)
+		vfc_info("device \"%s\": LOW_POWER_ENTRY: %s", dev->name,
+			 r == -EINVAL ? "already in low power" : strerror(-r));
+	return r;
+}
+
+/* The kernel's LOG_MAX_RANGES: the ranges that fit in one page. */
+static size_t log_max_ranges(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE) / sizeof(struct vfio_device_feature_dma_logging_range);
+}
+
+static bool log_aligned(uint64_t v, uint64_t page_size)
+{
+	return (v & (page_size - 1)) == 0;	/* IS_ALIGNED(), for any page_size */
+}
+
+/* vfio_ioctl_device_feature_logging_start(), check for check. */
+static int device_feature_log_start(struct vfc_device *dev, struct vfc_ioctl *io,
+				    uint32_t flags, size_t argsz)
+{
+	struct vfio_device_feature_dma_logging_control control;
+	_cleanup_free_ struct vfio_device_feature_dma_logging_range *ranges = NULL;
+	struct iovec remote;
+	uint64_t page_size;
+	size_t n, readable;
+	int r;
+
+	r = feature_check(flags, argsz, VFIO_DEVICE_FEATURE_SET, sizeof(control));
+	if (r != 1)
+		return r;
+	r = feature_need(io, sizeof(control), sizeof(control));
+	if (r)
+		return r;
+	memcpy(&control, feature_data(io), sizeof(control));
+	n = control.num_ranges;
+	if (!n || n > log_max_ranges()) {
+		vfc_info("device \"%s\": DMA_LOGGING_START: %zu ranges (1 to %zu)", dev->name, n,
+			 log_max_ranges());
+		return n ? -E2BIG : -EINVAL;
+	}
+	ranges = calloc(n, sizeof(*ranges));
+	if (!ranges)
+		return -ENOMEM;
+	/* The kernel copies one range at a time and checks it: find how many
+	 * are readable, check those, and fault only past the last good one. */
+	remote = (struct iovec){ .iov_base = (void *)(uintptr_t)control.ranges,
+				 .iov_len = n * sizeof(*ranges) };
+	readable = n;
+	if (caller_rw(dev, io, ranges, n * sizeof(*ranges), &remote, 1, false) < 0) {
+		readable = 0;
+		for (size_t i = 0; i < n; i++) {
+			remote = (struct iovec){
+				.iov_base = (void *)(uintptr_t)(control.ranges + i * sizeof(*ranges)),
+				.iov_len = sizeof(*ranges) };
+			if (caller_rw(dev, io, &ranges[i], sizeof(*ranges), &remote, 1, false) < 0)
+				break;
+			readable++;
+		}
+	}
+	for (size_t i = 0; i < readable; i++) {
+		uint64_t last;
+
+		if (!log_aligned(ranges[i].iova, control.page_size) ||
+		    !log_aligned(ranges[i].length, control.page_size)) {
+			vfc_info("device \"%s\": DMA_LOGGING_START: range %zu (0x%llx, 0x%llx) not aligned to page size 0x%llx",
+				 dev->name, i, (unsigned long long)ranges[i].iova,
+				 (unsigned long long)ranges[i].length,
+				 (unsigned long long)control.page_size);
+			return -EINVAL;
+		}
+		if (ranges[i].iova + ranges[i].length < ranges[i].iova) {
+			vfc_info("device \"%s\": DMA_LOGGING_START: range %zu wraps", dev->name, i);
+			return -EOVERFLOW;
+		}
+		/* The interval tree's closed intervals, with its arithmetic. */
+		last = ranges[i].iova + ranges[i].length - 1;
+		for (size_t j = 0; j < i; j++) {
+			uint64_t jlast = ranges[j].iova + ranges[j].length - 1;
+
+			if (ranges[j].iova <= last && ranges[i].iova <= jlast) {
+				vfc_info("device \"%s\": DMA_LOGGING_START: range %zu overlaps range %zu",
+					 dev->name, i, j);
+				return -EINVAL;
+			}
+		}
+	}
+	if (readable < n)
+		return -EFAULT;
+	page_size = control.page_size;
+	r = dev->ops->log_start(dev->priv, ranges, (unsigned int)n, &page_size);
+	control.page_size = page_size;
+	if (r < 0) {
+		vfc_info("device \"%s\": DMA_LOGGING_START: %s", dev->name,
+			 r == -EINVAL ? "already logging" : strerror(-r));
+		return r;
+	}
+	/* copy_to_user(arg->data, &control): the header goes back unchanged. */
+	{
+		uint8_t reply[sizeof(struct vfio_device_feature) + sizeof(control)];
+
+		memcpy(reply, io->in, sizeof(struct vfio_device_feature));
+		memcpy(reply + sizeof(struct vfio_device_feature), &control, sizeof(control));
+		vfc_ioctl_reply(io, reply, sizeof(reply));
+	}
+	vfc_debug("device \"%s\": DMA logging of %zu ranges, page size 0x%llx", dev->name, n,
+		  (unsigned long long)control.page_size);
+	return 0;
+}
+
+/* The bits a report sets, as runs of bit numbers. */
+struct log_run {
+	uint64_t first, n;
+};
+
+struct log_report_acc {
+	uint64_t iova, length, page_size;
+	struct log_run *runs;
+	size_t n, cap;
+};
+
+/* Past this many runs a report fails with ENOMEM (a device tracks fewer). */
+#define LOG_REPORT_MAX_RUNS (2u << 20)
+
+/* iova_bitmap_set(): the report pages that [iova, iova + length) touches. */
+static int log_report_set(void *opaque, uint64_t iova, uint64_t length)
+{
+	struct log_report_acc *a = opaque;
+	uint64_t end = iova + length, rend = a->iova + a->length;
+
+	if (!length || end < iova)
+		end = UINT64_MAX;	/* a device's range to the top */
+	if (iova < a->iova)
+		iova = a->iova;
+	if (end > rend)
+		end = rend;
+	if (iova >= end)
+		return 0;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		struct log_run *p;
+
+		if (a->n >= LOG_REPORT_MAX_RUNS)
+			return -ENOMEM;
+		p = realloc(a->runs, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		a->runs = p;
+		a->cap = cap;
+	}
+	a->runs[a->n].first = (iova - a->iova) / a->page_size;
+	a->runs[a->n].n = (end - 1 - a->iova) / a->page_size - a->runs[a->n].first + 1;
+	a->n++;
+	return 0;
+}
+
+static int log_run_cmp(const void *x, const void *y)
+{
+	const struct log_run *a = x, *b = y;
+
+	return a->first < b->first ? -1 : a->first > b->first;
+}
+
+/* Sort and merge the runs so that the words they touch come in order. */
+static size_t log_runs_merge(struct log_run *r, size_t n)
+{
+	size_t out = 0;
+
+	if (!n)
+		return 0;
+	qsort(r, n, sizeof(*r), log_run_cmp);
+	for (size_t i = 1; i < n; i++) {
+		uint64_t end = r[out].first + r[out].n;
+
+		if (r[i].first <= end) {
+			if (r[i].first + r[i].n > end)
+				r[out].n = r[i].first + r[i].n - r[out].first;
+		} else {
+			r[++out] = r[i];
+		}
+	}
+	return out + 1;
+}
+
+/* Words of the caller's bitmap moved per process_vm call. */
+#define LOG_BATCH_WORDS 512u
+
+/*
+ * OR the runs' bits into the caller's bitmap at @bitmap, as
+ * iova_bitmap_set() sets bits in the pinned pages: other bits stay. Only
+ * the words that get a bit are read and written, in batches.
+ */
+static int log_report_write(struct vfc_device *dev, struct vfc_ioctl *io, uint64_t bitmap,
+			    const struct log_run *runs, size_t n)
+{
+	uint64_t words[LOG_BATCH_WORDS], masks[LOG_BATCH_WORDS];
+	struct iovec iov[LOG_BATCH_WORDS];
+	uint64_t idx[LOG_BATCH_WORDS];
+	size_t i = 0, nw;
+	uint64_t bit = n ? runs[0].first : 0;
+	int r;
+
+	while (i < n) {
+		/* Gather up to a batch of distinct words, in order. */
+		for (nw = 0; nw < LOG_BATCH_WORDS && i < n;) {
+			uint64_t w = bit / 64, end = runs[i].first + runs[i].n;
+			uint64_t stop = VFC_MIN(end, (w + 1) * 64);
+			uint64_t m = (stop - bit == 64) ? UINT64_MAX
+				     : ((1ull << (stop - bit)) - 1) << (bit % 64);
+
+			if (nw && idx[nw - 1] == w) {
+				masks[nw - 1] |= m;
+			} else {
+				idx[nw] = w;
+				masks[nw] = m;
+				iov[nw] = (struct iovec){
+					.iov_base = (void *)(uintptr_t)(bitmap + w * 8),
+					.iov_len = 8 };
+				nw++;
+			}
+			bit = stop;
+			if (bit == end && ++i < n)
+				bit = runs[i].first;
+		}
+		r = caller_rw(dev, io, words, nw * 8, iov, nw, false);
+		if (r < 0)
+			return r;
+		for (size_t k = 0; k < nw; k++)
+			words[k] |= masks[k];
+		r = caller_rw(dev, io, words, nw * 8, iov, nw, true);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* vfio_ioctl_device_feature_logging_report(), check for check. */
+static int device_feature_log_report(struct vfc_device *dev, struct vfc_ioctl *io,
+				     uint32_t flags, size_t argsz)
+{
+	struct vfio_device_feature_dma_logging_report report;
+	struct log_report_acc acc = { 0 };
+	uint64_t nbits, last_byte;
+	struct iovec probe[2];
+	uint8_t b[2];
+	size_t n;
+	int r;
+
+	r = feature_check(flags, argsz, VFIO_DEVICE_FEATURE_GET, sizeof(report));
+	if (r != 1)
+		return r;
+	r = feature_need(io, sizeof(report), 0);
+	if (r)
+		return r;
+	memcpy(&report, feature_data(io), sizeof(report));
+	if (report.page_size < 4096 || (report.page_size & (report.page_size - 1))) {
+		vfc_info("device \"%s\": DMA_LOGGING_REPORT: page size 0x%llx", dev->name,
+			 (unsigned long long)report.page_size);
+		return -EINVAL;
+	}
+	if (report.iova + report.length < report.iova) {
+		vfc_info("device \"%s\": DMA_LOGGING_REPORT: range wraps", dev->name);
+		return -EOVERFLOW;
+	}
+	/* The bitmap must be there before the device's log is cleared: the
+	 * kernel pins its first page first. Its first and last bytes stand
+	 * for all of it; the words that get bits are written below. */
+	if (report.length) {
+		nbits = (report.length - 1) / report.page_size + 1;
+		last_byte = (nbits + 63) / 64 * 8 - 1;
+		probe[0] = (struct iovec){ .iov_base = (void *)(uintptr_t)report.bitmap,
+					   .iov_len = 1 };
+		probe[1] = (struct iovec){
+			.iov_base = (void *)(uintptr_t)(report.bitmap + last_byte), .iov_len = 1 };
+		r = caller_rw(dev, io, b, 2, probe, 2, false);
+		if (r < 0)
+			return r;
+	}
+	acc.iova = report.iova;
+	acc.length = report.length;
+	acc.page_size = report.page_size;
+	r = dev->ops->log_report(dev->priv, report.iova, report.length, log_report_set, &acc);
+	if (r < 0) {
+		vfc_info("device \"%s\": DMA_LOGGING_REPORT: %s", dev->name,
+			 r == -EINVAL ? "not logging" : strerror(-r));
+		free(acc.runs);
+		return r;
+	}
+	n = log_runs_merge(acc.runs, acc.n);
+	r = log_report_write(dev, io, report.bitmap, acc.runs, n);
+	free(acc.runs);
+	return r;
+}
+
 static int device_ioctl_feature(struct vfc_device *dev, struct vfc_ioctl *io)
 {
 	const size_t minsz = vfc_offsetofend(struct vfio_device_feature, flags);
 	const uint32_t known = VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_SET |
 			       VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_PROBE;
 	struct vfio_device_feature feature;
+	uint32_t id;
+	size_t argsz;
 	int r;
 
 	r = vfc_ioctl_need(io, minsz, 0);
@@ -432,11 +844,70 @@ static int device_ioctl_feature(struct vfc_device *dev, struct vfc_ioctl *io)
 			 feature.argsz, feature.flags);
 		return -EINVAL;
 	}
-	/* No migration, dirty logging, low power or VF token: ENOTTY, as for
-	 * a device without those ops. */
-	vfc_debug("device \"%s\": DEVICE_FEATURE %u: not supported", dev->name,
-		  feature.flags & VFIO_DEVICE_FEATURE_MASK);
+	id = feature.flags & VFIO_DEVICE_FEATURE_MASK;
+	argsz = feature.argsz - minsz;
+	/* vfio_ioctl_device_feature(), then vfio-pci's device_feature op. No
+	 * migration and no VF token: ENOTTY, as a device without those. */
+	switch (id) {
+	case VFIO_DEVICE_FEATURE_DMA_LOGGING_START:
+	case VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP:
+	case VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT:
+		if (!dev->ops->log_start)
+			break;
+		if (id == VFIO_DEVICE_FEATURE_DMA_LOGGING_START)
+			return device_feature_log_start(dev, io, feature.flags, argsz);
+		if (id == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT)
+			return device_feature_log_report(dev, io, feature.flags, argsz);
+		r = feature_check(feature.flags, argsz, VFIO_DEVICE_FEATURE_SET, 0);
+		return r != 1 ? r : dev->ops->log_stop(dev->priv);
+	case VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY:
+	case VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP:
+	case VFIO_DEVICE_FEATURE_LOW_POWER_EXIT:
+		if (!dev->ops->pm_entry)
+			break;
+		return device_feature_low_power(dev, io, id, feature.flags, argsz);
+	default:
+		break;
+	}
+	vfc_debug("device \"%s\": DEVICE_FEATURE %u: not supported", dev->name, id);
 	return -ENOTTY;
+}
+
+/* vfio_pci_ioctl_ioeventfd(); the rest is the device's vfio_pci_ioeventfd(). */
+static int device_ioctl_ioeventfd(struct vfc_device *dev, struct vfc_ioctl *io)
+{
+	const size_t minsz = vfc_offsetofend(struct vfio_device_ioeventfd, fd);
+	struct vfio_device_ioeventfd ie;
+	unsigned int count;
+	int fd, r;
+
+	if (!dev->ops->ioeventfd)
+		return -ENOTTY;
+	r = vfc_ioctl_need(io, minsz, 0);
+	if (r)
+		return r;
+	memcpy(&ie, io->in, minsz);
+	count = ie.flags & VFIO_DEVICE_IOEVENTFD_SIZE_MASK;
+	if (ie.argsz < minsz || (ie.flags & ~VFIO_DEVICE_IOEVENTFD_SIZE_MASK) ||
+	    __builtin_popcount(count) != 1 || ie.fd < -1) {
+		vfc_info("device \"%s\": IOEVENTFD: argsz %u flags 0x%x fd %d: invalid", dev->name,
+			 ie.argsz, ie.flags, ie.fd);
+		return -EINVAL;
+	}
+	fd = -1;
+	if (ie.fd >= 0) {
+		fd = device_get_eventfd(dev, io, "IOEVENTFD", ie.fd);
+		if (fd < 0)
+			fd = VFC_IRQ_FD_ERROR(-fd);	/* reported where the kernel looks */
+	}
+	r = dev->ops->ioeventfd(dev->priv, ie.offset, ie.data, count, fd);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		vfc_info("device \"%s\": IOEVENTFD at 0x%llx, %u bytes, data 0x%llx, fd %d: %s",
+			 dev->name, (unsigned long long)ie.offset, count,
+			 (unsigned long long)ie.data, ie.fd, strerror(-r));
+	return r;
 }
 
 static int device_ioctl_unsupported(struct vfc_device *dev, struct vfc_ioctl *io)
@@ -447,30 +918,71 @@ static int device_ioctl_unsupported(struct vfc_device *dev, struct vfc_ioctl *io
 }
 
 /*
- * A device's ioctls (vfc-file.h). SET_IRQS resolves the caller's eventfds;
- * it does not nest: get_eventfd hands back eventfds only and disposes of
- * any other file without a request to the transport (vfc-core.h). The
- * numbers vfio-pci has but we refuse are listed, so that logs and traces
- * name them; the last row serves the rest.
+ * The kernel takes a runtime PM reference around every device ioctl
+ * (vfio_device_fops_unl_ioctl()): a device in low power resumes for it.
+ * Each handler round here is one such call to the device.
+ */
+static void device_pm_use(struct vfc_device *dev, bool get)
+{
+	if (dev->ops->pm_use)
+		dev->ops->pm_use(dev->priv, get);
+}
+
+#define PM(h)                                                              \
+	static int h##_pm(struct vfc_device *dev, struct vfc_ioctl *io)     \
+	{                                                                  \
+		int r;                                                     \
+		device_pm_use(dev, true);                                  \
+		r = h(dev, io);                                            \
+		device_pm_use(dev, false);                                 \
+		return r;                                                  \
+	}
+PM(device_ioctl_get_info)
+PM(device_ioctl_get_region_info)
+PM(device_ioctl_get_irq_info)
+PM(device_ioctl_set_irqs)
+PM(device_ioctl_reset)
+PM(device_ioctl_feature)
+PM(device_ioctl_hot_reset_info)
+PM(device_ioctl_hot_reset)
+PM(device_ioctl_ioeventfd)
+PM(device_ioctl_unsupported)
+#undef PM
+
+/*
+ * A device's ioctls (vfc-file.h). SET_IRQS and IOEVENTFD resolve the
+ * caller's eventfds; they do not nest: get_eventfd hands back eventfds
+ * only and disposes of any other file without a request to the transport
+ * (vfc-core.h). DEVICE_FEATURE resolves LOW_POWER_ENTRY_WITH_WAKEUP's
+ * eventfd the same way, and DMA logging reads and writes the caller's
+ * memory behind pointers in the argument: a page there may belong to a
+ * FUSE mapping whose server is the caller itself, so it is marked NESTS
+ * to be served where a stalled request holds only a worker. The numbers
+ * vfio-pci has but we refuse are listed, so that logs and traces name
+ * them; the last row serves the rest.
  */
 #define ROW(c, n, f, r, h) { .cmd = c, .name = n, .flags = f, .max_retries = r, .fn.device = h }
 const struct vfc_ioctl_desc vfc_device_ioctls[] = {
-	ROW(VFIO_DEVICE_GET_INFO, "DEVICE_GET_INFO", 0, 2, device_ioctl_get_info),
+	ROW(VFIO_DEVICE_GET_INFO, "DEVICE_GET_INFO", 0, 2, device_ioctl_get_info_pm),
 	ROW(VFIO_DEVICE_GET_REGION_INFO, "DEVICE_GET_REGION_INFO", 0, 2,
-	    device_ioctl_get_region_info),
-	ROW(VFIO_DEVICE_GET_IRQ_INFO, "DEVICE_GET_IRQ_INFO", 0, 1, device_ioctl_get_irq_info),
+	    device_ioctl_get_region_info_pm),
+	ROW(VFIO_DEVICE_GET_IRQ_INFO, "DEVICE_GET_IRQ_INFO", 0, 1, device_ioctl_get_irq_info_pm),
 	ROW(VFIO_DEVICE_SET_IRQS, "DEVICE_SET_IRQS", VFC_IOCTL_CALLER, 2,
-	    device_ioctl_set_irqs),
-	ROW(VFIO_DEVICE_RESET, "DEVICE_RESET", 0, 0, device_ioctl_reset),
-	ROW(VFIO_DEVICE_FEATURE, "DEVICE_FEATURE", 0, 1, device_ioctl_feature),
+	    device_ioctl_set_irqs_pm),
+	ROW(VFIO_DEVICE_RESET, "DEVICE_RESET", 0, 0, device_ioctl_reset_pm),
+	ROW(VFIO_DEVICE_FEATURE, "DEVICE_FEATURE", VFC_IOCTL_CALLER | VFC_IOCTL_NESTS, 2,
+	    device_ioctl_feature_pm),
 	ROW(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, "DEVICE_GET_PCI_HOT_RESET_INFO", VFC_IOCTL_PCI, 1,
-	    device_ioctl_hot_reset_info),
+	    device_ioctl_hot_reset_info_pm),
 	ROW(VFIO_DEVICE_PCI_HOT_RESET, "DEVICE_PCI_HOT_RESET", VFC_IOCTL_CALLER | VFC_IOCTL_PCI, 1,
-	    device_ioctl_hot_reset),
-	ROW(VFIO_DEVICE_QUERY_GFX_PLANE, "DEVICE_QUERY_GFX_PLANE", 0, 0, device_ioctl_unsupported),
-	ROW(VFIO_DEVICE_GET_GFX_DMABUF, "DEVICE_GET_GFX_DMABUF", 0, 0, device_ioctl_unsupported),
-	ROW(VFIO_DEVICE_IOEVENTFD, "DEVICE_IOEVENTFD", 0, 0, device_ioctl_unsupported),
-	ROW(0, "unknown", 0, 0, device_ioctl_unsupported),
+	    device_ioctl_hot_reset_pm),
+	ROW(VFIO_DEVICE_QUERY_GFX_PLANE, "DEVICE_QUERY_GFX_PLANE", 0, 0,
+	    device_ioctl_unsupported_pm),
+	ROW(VFIO_DEVICE_GET_GFX_DMABUF, "DEVICE_GET_GFX_DMABUF", 0, 0,
+	    device_ioctl_unsupported_pm),
+	ROW(VFIO_DEVICE_IOEVENTFD, "DEVICE_IOEVENTFD", VFC_IOCTL_CALLER | VFC_IOCTL_PCI, 1,
+	    device_ioctl_ioeventfd_pm),
+	ROW(0, "unknown", 0, 0, device_ioctl_unsupported_pm),
 };
 const size_t vfc_device_n_ioctls = VFC_ARRAY_SIZE(vfc_device_ioctls);
 #undef ROW
@@ -521,6 +1033,7 @@ ssize_t vfc_device_file_rw(struct vfc_device_file *df, uint64_t off, void *buf, 
 {
 	struct vfc_device *dev = df->dev;
 	unsigned int index = VFC_REGION_INDEX(off);
+	ssize_t r;
 
 	if (index >= dev->info.num_regions) {
 		vfc_info("device \"%s\": %s at 0x%llx: no such region", dev->name,
@@ -529,5 +1042,9 @@ ssize_t vfc_device_file_rw(struct vfc_device_file *df, uint64_t off, void *buf, 
 	}
 	if (!len)
 		return 0;
-	return dev->ops->region_rw(dev->priv, index, off & VFC_REGION_MASK, buf, len, write);
+	/* vfio_pci_rw(): a device in low power resumes for the access. */
+	device_pm_use(dev, true);
+	r = dev->ops->region_rw(dev->priv, index, off & VFC_REGION_MASK, buf, len, write);
+	device_pm_use(dev, false);
+	return r;
 }

@@ -354,6 +354,81 @@ static void test_set_irqs_errors(void **state)
 	close(fd);
 }
 
+/*
+ * Issue 13, item 1: slots the core could not resolve in the caller
+ * (VFC_IRQ_FD_ERROR: EINVAL for a file that is no eventfd, EBADF for a
+ * number not open) fail with that errno for every index and action that
+ * looks an eventfd up, and change nothing: never the de-assigning -1.
+ */
+static void test_bad_eventfd_slots(void **state)
+{
+	struct vfc_emu_pci *pci = *state;
+	static const int errs[] = { EINVAL, EBADF };
+	int fd = vfc_t_efd(), before;
+	int32_t two[2];
+
+	for (unsigned int e = 0; e < sizeof(errs) / sizeof(errs[0]); e++) {
+		const int32_t bad = VFC_IRQ_FD_ERROR(errs[e]);
+
+		before = vfc_t_count_fds();
+		/* INTx trigger, disabled: nothing enabled. */
+		assert_int_equal(vfc_t_set_fd(pci, INTX, TRIG, 0, bad), -errs[e]);
+		assert_int_equal(vfc_t_set_irqs(pci, NONE | TRIG, INTX, 0, 0, NULL), -EINVAL);
+		/* INTx trigger, enabled: the current eventfd stays. */
+		assert_int_equal(vfc_t_set_fd(pci, INTX, TRIG, 0, fd), 0);
+		assert_int_equal(vfc_t_set_fd(pci, INTX, TRIG, 0, bad), -errs[e]);
+		assert_int_equal(vfc_t_set_irqs(pci, NONE | TRIG, INTX, 0, 1, NULL), 0);
+		assert_int_equal(vfc_t_efd_take(fd), 1);
+		/* INTx unmask by eventfd: nothing watched (a good one then fits). */
+		assert_int_equal(vfc_t_set_fd(pci, INTX, UNMASK, 0, bad), -errs[e]);
+		assert_int_equal(vfc_t_set_fd(pci, INTX, UNMASK, 0, fd), 0);
+		assert_int_equal(vfc_t_set_fd(pci, INTX, UNMASK, 0, -1), 0);
+		assert_int_equal(vfc_t_set_irqs(pci, NONE | TRIG, INTX, 0, 0, NULL), 0);
+
+		/* MSI and MSI-X, first or later slot: the enable is undone. */
+		for (unsigned int index = MSI; index <= MSIX; index++) {
+			unsigned int flags = index == MSI ? MSI_CAP + PCI_MSI_FLAGS
+							  : MSIX_CAP + PCI_MSIX_FLAGS;
+			uint32_t enable = index == MSI ? PCI_MSI_FLAGS_ENABLE : PCI_MSIX_FLAGS_ENABLE;
+
+			assert_int_equal(vfc_t_set_fd(pci, index, TRIG, 0, bad), -errs[e]);
+			two[0] = fd;
+			two[1] = bad;
+			assert_int_equal(vfc_t_set_irqs(pci, EVFD | TRIG, index, 0, 2, two), -errs[e]);
+			assert_int_equal(vfc_t_cfg_read(pci, flags, 2) & enable, 0);
+			assert_int_equal(vfc_t_set_irqs(pci, NONE | TRIG, index, 0, 0, NULL), -EINVAL);
+			/* Enabled: vector 1 fails, vector 0 keeps its eventfd. */
+			assert_int_equal(vfc_t_set_irqs(pci, EVFD | TRIG, index, 0, 2, two), -errs[e]);
+			two[1] = -1;
+			assert_int_equal(vfc_t_set_irqs(pci, EVFD | TRIG, index, 0, 2, two), 0);
+			assert_int_equal(vfc_t_set_fd(pci, index, TRIG, 1, bad), -errs[e]);
+			assert_int_equal(vfc_t_set_irqs(pci, NONE | TRIG, index, 0, 1, NULL), 0);
+			assert_int_equal(vfc_t_efd_take(fd), 1);
+			assert_int_equal(vfc_t_set_irqs(pci, NONE | TRIG, index, 0, 0, NULL), 0);
+		}
+
+		/* ERR: no such index on conventional PCI, before any lookup. */
+		assert_int_equal(vfc_t_set_fd(pci, ERR, TRIG, 0, bad), -EINVAL);
+
+		/* REQ: unset or set, the trigger stays what it was. */
+		assert_int_equal(vfc_t_set_fd(pci, REQ, TRIG, 0, bad), -errs[e]);
+		assert_int_equal(vfc_t_set_irqs(pci, NONE | TRIG, REQ, 0, 1, NULL), -EINVAL);
+		assert_int_equal(vfc_t_set_fd(pci, REQ, TRIG, 0, fd), 0);
+		assert_int_equal(vfc_t_set_fd(pci, REQ, TRIG, 0, bad), -errs[e]);
+		assert_int_equal(vfc_t_set_irqs(pci, NONE | TRIG, REQ, 0, 1, NULL), 0);
+		assert_int_equal(vfc_t_efd_take(fd), 1);
+		assert_int_equal(vfc_t_set_fd(pci, REQ, TRIG, 0, -1), 0);
+
+		/* Any other errno the transport carries is answered as it is. */
+		assert_int_equal(vfc_t_set_fd(pci, INTX, TRIG, 0, VFC_IRQ_FD_ERROR(EMFILE)),
+				 -EMFILE);
+		assert_int_equal(vfc_t_set_fd(pci, REQ, TRIG, 0, VFC_IRQ_FD_ERROR(EMFILE)),
+				 -EMFILE);
+		assert_int_equal(vfc_t_count_fds(), before);
+	}
+	close(fd);
+}
+
 static void test_mutual_exclusion(void **state)
 {
 	struct vfc_emu_pci *pci = *state;
@@ -676,6 +751,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_intx_unmask_eventfd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loopback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_irqs_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_eventfd_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mutual_exclusion, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msix, setup, teardown),

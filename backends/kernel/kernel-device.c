@@ -3,11 +3,14 @@
  * The kernel backend's devices: each open of ours is the kernel's device
  * fd (taken when the device is first opened, through the group the core
  * has put in a kernel container with an IOMMU), and every op forwards to
- * it, region info with its MMAP flag and caps. SET_IRQS gets the
- * client's eventfds, already fetched into the daemon: the kernel takes its
- * own reference, so interrupts go from the kernel to the client directly.
+ * it, region info with its MMAP flag and caps. SET_IRQS, IOEVENTFD and
+ * LOW_POWER_ENTRY_WITH_WAKEUP get the client's eventfds, already fetched
+ * into the daemon: the kernel takes its own reference, so interrupts and
+ * ioeventfd writes go between the kernel and the client directly. Slots
+ * the client could not give reach the kernel as fds it fails on alike.
  */
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -175,6 +178,40 @@ static int kdev_get_irq_info(void *priv, struct vfio_irq_info *info)
 	return 0;
 }
 
+/**
+ * vfc_kernel_irq_fds() - turn the core's eventfd slots into what the
+ * kernel's SET_IRQS is given.
+ * @fds: @count slots, rewritten in place: local eventfds and negative
+ *       client values stay; VFC_IRQ_FD_ERROR() markers become an fd the
+ *       kernel fails on in the same way where it looks the slot up:
+ *       EBADF, a number never open (above any fd table's limit); EINVAL
+ *       and every other errno, @not_eventfd (open, no eventfd).
+ * @count: the number of slots.
+ * @not_eventfd: an open fd that is no eventfd.
+ *
+ * Return: 0, or the errno of the first marker when the kernel cannot give
+ * it itself (say -EMFILE: the caller's share of judged files was used
+ * up). The caller answers it where the kernel fails on @not_eventfd with
+ * EINVAL, so the kernel's earlier checks still win.
+ */
+int vfc_kernel_irq_fds(int32_t *fds, unsigned int count, int not_eventfd)
+{
+	int first = 0;
+
+	for (unsigned int i = 0; i < count; i++) {
+		int err = vfc_irq_fd_error(fds[i]);
+
+		if (!err)
+			continue;
+		if (!first)
+			first = err;
+		/* EBADF: a number beyond nr_open's ceiling, never open. */
+		fds[i] = err == -EBADF ? INT32_MAX : not_eventfd;
+	}
+	/* The kernel stops at the first slot it cannot look up. */
+	return first == -EBADF || first == -EINVAL ? 0 : first;
+}
+
 static int kdev_set_irqs(void *priv, uint32_t flags, unsigned int index, unsigned int start,
 			 unsigned int count, const void *data)
 {
@@ -182,7 +219,7 @@ static int kdev_set_irqs(void *priv, uint32_t flags, unsigned int index, unsigne
 	struct vfc_kernel *k = d->kg->k;
 	size_t size = 0;
 	_cleanup_free_ struct vfio_irq_set *set = NULL;
-	int fd = kdev_fd(d);
+	int fd = kdev_fd(d), other = 0, r;
 
 	if (fd < 0)
 		return fd;
@@ -197,18 +234,14 @@ static int kdev_set_irqs(void *priv, uint32_t flags, unsigned int index, unsigne
 				      .index = index, .start = start, .count = count };
 	if (size)
 		memcpy(set->data, data, size);
-	if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
-		int32_t *fds = (int32_t *)set->data;
-
-		/* Slots the client could not give: let the kernel meet the same
-		 * error where it looks the fd up, so its errno order holds. */
-		for (unsigned int i = 0; i < count; i++)
-			if (vfc_irq_fd_error(fds[i]) == -EBADF)
-				fds[i] = INT32_MAX;		/* never open here */
-			else if (vfc_irq_fd_error(fds[i]))
-				fds[i] = k->not_eventfd;	/* open, not an eventfd */
-	}
-	return ioctl(fd, VFIO_DEVICE_SET_IRQS, set) < 0 ? -errno : 0;
+	/* Slots the client could not give: the kernel meets the same error
+	 * where it looks the fd up, so its errno order holds. */
+	if (flags & VFIO_IRQ_SET_DATA_EVENTFD)
+		other = vfc_kernel_irq_fds((int32_t *)set->data, count, k->not_eventfd);
+	r = ioctl(fd, VFIO_DEVICE_SET_IRQS, set) < 0 ? -errno : 0;
+	if (r == -EINVAL && other)
+		r = other;	/* where it looked up a slot the client could not give */
+	return r;
 }
 
 static int kdev_reset(void *priv)
@@ -219,6 +252,67 @@ static int kdev_reset(void *priv)
 	if (fd < 0)
 		return fd;
 	return ioctl(fd, VFIO_DEVICE_RESET) < 0 ? -errno : 0;
+}
+
+/*
+ * VFIO_DEVICE_IOEVENTFD, forwarded: the core has made the kernel's argument
+ * checks and fetched the eventfd; the kernel takes its own reference, so
+ * its writes to the device need no daemon. The client's region offset
+ * becomes the kernel's; a slot the client could not give is handed over
+ * as for SET_IRQS, so the kernel fails it where it looks it up.
+ */
+static int kdev_ioeventfd(void *priv, uint64_t offset, uint64_t data, unsigned int count, int fd)
+{
+	struct vfc_kdevice *d = priv;
+	unsigned int index = VFC_REGION_INDEX(offset);
+	struct vfio_device_ioeventfd ie = {
+		.argsz = sizeof(ie), .flags = count, .data = data, .fd = fd,
+		.offset = region_base(d, index) + (offset & VFC_REGION_MASK),
+	};
+	int kfd = kdev_fd(d), other, r;
+
+	if (kfd < 0)
+		return kfd;
+	other = vfc_kernel_irq_fds(&ie.fd, 1, d->kg->k->not_eventfd);
+	r = ioctl(kfd, VFIO_DEVICE_IOEVENTFD, &ie) < 0 ? -errno : 0;
+	return r == -EINVAL && other ? other : r;
+}
+
+/* DEVICE_FEATURE SET of a feature with @len bytes of payload. */
+static int kdev_feature_set(struct vfc_kdevice *d, uint32_t feature, const void *payload,
+			    size_t len)
+{
+	union {
+		struct vfio_device_feature f;
+		uint8_t bytes[sizeof(struct vfio_device_feature) + 16];
+	} buf = { .f = { .argsz = (uint32_t)(sizeof(buf.f) + len),
+			 .flags = VFIO_DEVICE_FEATURE_SET | feature } };
+	int fd = kdev_fd(d);
+
+	if (fd < 0)
+		return fd;
+	if (len > sizeof(buf) - sizeof(buf.f))
+		return -EINVAL;
+	if (len)
+		memcpy(buf.f.data, payload, len);
+	return ioctl(fd, VFIO_DEVICE_FEATURE, &buf) < 0 ? -errno : 0;
+}
+
+/* LOW_POWER_ENTRY, or _WITH_WAKEUP with @wake_fd (the kernel keeps its own
+ * reference on it), forwarded: vfio-pci's runtime PM does the rest. */
+static int kdev_pm_entry(void *priv, int wake_fd)
+{
+	struct vfio_device_low_power_entry_with_wakeup w = { .wakeup_eventfd = wake_fd };
+
+	if (wake_fd < 0)
+		return kdev_feature_set(priv, VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY, NULL, 0);
+	return kdev_feature_set(priv, VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP, &w,
+				sizeof(w));
+}
+
+static int kdev_pm_exit(void *priv)
+{
+	return kdev_feature_set(priv, VFIO_DEVICE_FEATURE_LOW_POWER_EXIT, NULL, 0);
 }
 
 const struct vfc_device_ops vfc_kernel_device_ops = {
@@ -232,4 +326,7 @@ const struct vfc_device_ops vfc_kernel_device_ops = {
 	.region_mmap = kdev_region_mmap,
 	.reset = kdev_reset,
 	.match = vfc_device_match_pci,
+	.ioeventfd = kdev_ioeventfd,
+	.pm_entry = kdev_pm_entry,
+	.pm_exit = kdev_pm_exit,
 };

@@ -4,7 +4,8 @@
  * container (from the privileged ops), each attached group the kernel's
  * group. The kernel's type1 pins the pages of the CALLING process, so only
  * the client can map its own memory, private memory included. So MAP_DMA,
- * UNMAP_DMA and DIRTY_PAGES answer EREMOTE: the client library then asks
+ * UNMAP_DMA and DIRTY_PAGES answer EREMOTE (MAP_DMA only once the kernel's
+ * checks before pinning passed, in a dry run): the client library then asks
  * the channel for the kernel container (client_fd) and issues them there
  * itself, and the kernel checks, pins and charges the client exactly as
  * it would its own VFIO user. What the daemon keeps is the rest: GET_INFO,
@@ -134,6 +135,71 @@ static int ioctl_in_client(struct kcontainer *kc, struct vfc_ioctl *io)
 	return -EREMOTE;
 }
 
+/**
+ * vfc_kernel_probe_vaddr() - the vaddr of a MAP_DMA dry run (map_dry_run()).
+ * @vaddr: the client's vaddr.
+ * @size: the mapping's size.
+ *
+ * The kernel's checks before it pins look at the vaddr only for its
+ * alignment and for a wrap past 2^64. So keep the low 16 bits (every page
+ * size up to 64 KiB), and keep a wrapping vaddr as it is (the kernel
+ * stops at the wrap, before it pins); otherwise move it below 64 KiB,
+ * where vm.mmap_min_addr keeps the daemon's address space empty, so that
+ * the kernel's first pin fails with EFAULT and nothing is pinned.
+ * Return: the vaddr to give the kernel.
+ */
+uint64_t vfc_kernel_probe_vaddr(uint64_t vaddr, uint64_t size)
+{
+	if (size && vaddr + size - 1 < vaddr)
+		return vaddr;
+	return vaddr & 0xffff;
+}
+
+/*
+ * MAP_DMA without VADDR: every check the kernel makes before it pins
+ * (argsz, flags, alignment, wrap, overlap, the entry limit, the aperture
+ * and the reserved ranges) is asked of the kernel itself, on the kernel
+ * container, with a vaddr it cannot pin (vfc_kernel_probe_vaddr()). An
+ * errno other than EFAULT is the kernel's answer for the client; EFAULT
+ * means the arguments passed up to the memory step, which only the client
+ * can take: EREMOTE. The kernel holds its container's lock across the
+ * whole call, so no other map sees the dry run's entry.
+ */
+static int map_dry_run(struct kcontainer *kc, struct vfc_ioctl *io)
+{
+	const size_t minsz = vfc_offsetofend(struct vfio_iommu_type1_dma_map, size);
+	struct vfio_iommu_type1_dma_map map;
+	pid_t pid = io->caller ? io->caller->pid : 0;
+	int r;
+
+	r = vfc_ioctl_need(io, minsz, 0);
+	if (r)
+		return r;
+	memcpy(&map, io->in, minsz);
+	/* VADDR changes a mapping's vaddr without pinning: never a dry run. */
+	if (map.flags & VFIO_DMA_MAP_FLAG_VADDR)
+		return ioctl_in_client(kc, io);
+	map.vaddr = vfc_kernel_probe_vaddr(map.vaddr, map.size);
+	if (ioctl(kc->fd, VFIO_IOMMU_MAP_DMA, &map) < 0) {
+		r = -errno;
+		if (r == -EFAULT)
+			return ioctl_in_client(kc, io);
+		vfc_info("caller %d: MAP_DMA iova 0x%llx size 0x%llx flags 0x%x: %s (the kernel's "
+			 "checks)", pid, (unsigned long long)map.iova,
+			 (unsigned long long)map.size, map.flags, strerror(-r));
+		return r;
+	}
+	/* Pinned memory of ours: cannot happen with an empty first page. */
+	vfc_err("caller %d: MAP_DMA dry run at vaddr 0x%llx mapped; unmapping it", pid,
+		(unsigned long long)map.vaddr);
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .iova = map.iova, .size = map.size,
+	};
+	if (ioctl(kc->fd, VFIO_IOMMU_UNMAP_DMA, &unmap) < 0)
+		vfc_err("caller %d: unmapping the dry run: %m", pid);
+	return ioctl_in_client(kc, io);
+}
+
 static int kernel_client_fd(void *data)
 {
 	struct kcontainer *kc = data;
@@ -186,6 +252,7 @@ static int kernel_ioctl(void *data, struct vfc_ioctl *io)
 	case VFIO_IOMMU_GET_INFO:
 		return ioctl_get_info(kc, io);
 	case VFIO_IOMMU_MAP_DMA:
+		return map_dry_run(kc, io);
 	case VFIO_IOMMU_UNMAP_DMA:
 	case VFIO_IOMMU_DIRTY_PAGES:
 		return ioctl_in_client(kc, io);

@@ -48,5 +48,11 @@ struct vfc_kernel {
 
 extern const struct vfc_device_ops vfc_kernel_device_ops;
 
+/* kernel-device.c: the core's SET_IRQS slots as the kernel is given them. */
+int vfc_kernel_irq_fds(int32_t *fds, unsigned int count, int not_eventfd);
+
+/* kernel-iommu.c: the vaddr of a MAP_DMA dry run, which the kernel cannot pin. */
+uint64_t vfc_kernel_probe_vaddr(uint64_t vaddr, uint64_t size);
+
 /* kernel.c: refresh a group's viability from the kernel's GET_STATUS. */
 void vfc_kernel_group_refresh(struct vfc_kgroup *kg);

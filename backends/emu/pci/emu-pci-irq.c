@@ -87,6 +87,11 @@ static int eventfd_get(int fd)
 	return dup;
 }
 
+int vfc_emu_pci_eventfd_get(int fd)
+{
+	return eventfd_get(fd);
+}
+
 static void fd_put(int *fd)
 {
 	if (*fd >= 0)

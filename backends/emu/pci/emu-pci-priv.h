@@ -3,8 +3,10 @@
  * The emulated-PCI device object, shared by the framework's files only:
  * emu-pci.c (object, options, device ops, BAR access), emu-pci-config.c
  * (config space: the emulated hardware and vfio-pci's virtualization of
- * it), emu-pci-irq.c (INTx, MSI, MSI-X and SET_IRQS) and emu-pci-thread.c
- * (the device thread: timers and the INTx unmask eventfd).
+ * it), emu-pci-irq.c (INTx, MSI, MSI-X and SET_IRQS), emu-pci-thread.c
+ * (the device thread: timers, the INTx unmask eventfd and ioeventfds),
+ * emu-pci-ioeventfd.c (VFIO_DEVICE_IOEVENTFD), emu-pci-power.c (the low
+ * power features) and emu-pci-dmalog.c (DMA logging).
  *
  * Two layers, as on a real host: "hardware" (cfg, wmask, w1cmask: what the
  * device itself implements) and "vfio" (vconfig, virt, vwrite: what
@@ -45,6 +47,8 @@ struct vfc_emu_pci {
 	bool reset_works;
 	unsigned int io_max; /* largest BAR access chunk: 8, or 4 as Linux 6.1 */
 	bool msix_dyn;	     /* dynamic MSI-X, as on x86 with IR since 6.5 */
+	bool dma_log;	     /* DMA logging offered, as a variant driver's */
+	struct vfc_device_ops ops; /* what vfc_emu_pci_device_ops() gives */
 
 	/* layout, fixed after creation */
 	uint64_t bar_addr[6]; /* "host firmware" addresses */
@@ -97,6 +101,22 @@ struct vfc_emu_pci {
 	vfc_emu_pci_dma_fn dma_fn;
 	void *dma_opaque;
 
+	/* VFIO_DEVICE_IOEVENTFD (emu-pci-ioeventfd.c) */
+	struct emu_ioeventfd *ioeventfds; /* a list */
+	unsigned int n_ioeventfds;
+	uint64_t ioeventfd_next_id;
+
+	/* runtime low power (emu-pci-power.c) */
+	bool pm_engaged;	/* LOW_POWER_ENTRY*: pm_runtime_engaged */
+	int pm_wake_fd;		/* LOW_POWER_ENTRY_WITH_WAKEUP's eventfd, or -1 */
+	unsigned int pm_users;	/* ioctls and accesses under way */
+	bool pm_suspended;	/* engaged and no user: runtime suspended */
+	bool pm_intx_masked;	/* INTx masked by the suspend */
+
+	/* DMA logging (emu-pci-dmalog.c); its own lock, taken alone */
+	pthread_mutex_t log_lock;
+	struct emu_dma_log *log; /* NULL when not logging */
+
 	/* device thread */
 	pthread_t thread;
 	bool thread_started;
@@ -139,11 +159,44 @@ void vfc_emu_pci_msi_hw_mask_changed(struct vfc_emu_pci *pci);
 uint64_t vfc_emu_pci_msix_pba_read(struct vfc_emu_pci *pci, uint64_t off, unsigned int size);
 void vfc_emu_pci_signal(int fd);
 
+/* emu-pci-ioeventfd.c */
+/* Most ioeventfds per device: the kernel's VFIO_PCI_IOEVENTFD_MAX. */
+#define VFC_EMU_IOEVENTFD_MAX 1000
+int vfc_emu_pci_ioeventfd(void *priv, uint64_t offset, uint64_t data, unsigned int count,
+			  int fd);
+/** vfc_emu_pci_ioeventfd_fired() - the thread saw ioeventfd @id fire (lock held). */
+void vfc_emu_pci_ioeventfd_fired(struct vfc_emu_pci *pci, uint64_t id);
+/** vfc_emu_pci_ioeventfds_free() - drop every ioeventfd (lock held): close. */
+void vfc_emu_pci_ioeventfds_free(struct vfc_emu_pci *pci);
+/** vfc_emu_pci_bar_rw_locked() - a trapped BAR access (lock held), as pread/pwrite. */
+ssize_t vfc_emu_pci_bar_rw_locked(struct vfc_emu_pci *pci, unsigned int bar, uint64_t off,
+				  uint8_t *buf, size_t len, bool write);
+/** vfc_emu_pci_eventfd_get() - eventfd_ctx_fdget() on a core fd or marker. */
+int vfc_emu_pci_eventfd_get(int fd);
+
+/* emu-pci-power.c */
+void vfc_emu_pci_pm_use(void *priv, bool get);
+int vfc_emu_pci_pm_entry(void *priv, int wake_fd);
+int vfc_emu_pci_pm_exit(void *priv);
+/** vfc_emu_pci_pm_close() - leave low power without a signal (lock held). */
+void vfc_emu_pci_pm_close(struct vfc_emu_pci *pci);
+
+/* emu-pci-dmalog.c */
+int vfc_emu_pci_log_start(void *priv, const struct vfio_device_feature_dma_logging_range *ranges,
+			  unsigned int n, uint64_t *page_size);
+int vfc_emu_pci_log_stop(void *priv);
+int vfc_emu_pci_log_report(void *priv, uint64_t iova, uint64_t length,
+			   int (*set)(void *opaque, uint64_t iova, uint64_t length), void *opaque);
+/** vfc_emu_pci_log_write() - the device wrote [@iova, +@len): mark it (no lock held). */
+void vfc_emu_pci_log_write(struct vfc_emu_pci *pci, uint64_t iova, size_t len);
+
 /* emu-pci-thread.c */
 int vfc_emu_pci_thread_start(struct vfc_emu_pci *pci);
 void vfc_emu_pci_thread_stop(struct vfc_emu_pci *pci);
 void vfc_emu_pci_timers_disarm(struct vfc_emu_pci *pci);
 int vfc_emu_pci_thread_watch(struct vfc_emu_pci *pci, int fd, uint64_t gen);
+/** vfc_emu_pci_thread_watch_ioeventfd() - watch ioeventfd @id's @fd (lock held). */
+int vfc_emu_pci_thread_watch_ioeventfd(struct vfc_emu_pci *pci, int fd, uint64_t id);
 void vfc_emu_pci_thread_unwatch(struct vfc_emu_pci *pci, int fd);
 
 /* emu-pci-poll.c: the client's writes to watched, mapped BARs. */

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * The device thread of an emulated PCI device: one per device, alive from
- * creation to free. It sleeps in epoll_wait() on three kinds of fd:
+ * creation to free. It sleeps in epoll_wait() on four kinds of fd:
  *   - a private eventfd that wakes it (state changed, stop);
  *   - a timerfd armed to the earliest model timer (CLOCK_MONOTONIC);
  *   - the client's INTx unmask eventfd, registered edge-triggered, so
- *     that every write by the client is one unmask (vfio-pci's virqfd).
+ *     that every write by the client is one unmask (vfio-pci's virqfd);
+ *   - the client's ioeventfds, the same way: one write, one device write.
  * Model timer callbacks run here, without the device lock.
  *
- * The unmask eventfd is watched, never read: the fd is shared with the
+ * The client's eventfds are watched, never read: the fd is shared with the
  * client, so it cannot be made non-blocking, and a read racing with the
  * client's own read would block this thread. The kernel drains the
  * counter instead; see docs/devices.md.
@@ -28,6 +29,7 @@
 #define EV_WAKE 0
 #define EV_TIMER 1
 #define EV_UNMASK 2 /* + generation */
+#define EV_IOEVENTFD (1ull << 63) /* | the ioeventfd's id */
 
 static uint64_t now_ns(void)
 {
@@ -122,6 +124,20 @@ int vfc_emu_pci_thread_watch(struct vfc_emu_pci *pci, int fd, uint64_t gen)
 	return 0;
 }
 
+/*
+ * An ioeventfd (emu-pci-ioeventfd.c), edge-triggered as the unmask
+ * eventfd: one write of the client's is one device write, and one already
+ * signalled fires at once, as vfio_virqfd_enable() runs a pending event.
+ */
+int vfc_emu_pci_thread_watch_ioeventfd(struct vfc_emu_pci *pci, int fd, uint64_t id)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u64 = EV_IOEVENTFD | id };
+
+	if (epoll_ctl(pci->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
 /** vfc_emu_pci_thread_unwatch() - stop watching @fd (lock held). */
 void vfc_emu_pci_thread_unwatch(struct vfc_emu_pci *pci, int fd)
 {
@@ -174,6 +190,10 @@ static void *thread_main(void *arg)
 				drain(pci->wakefd);
 			} else if (tag == EV_TIMER) {
 				drain(pci->timerfd);
+			} else if (tag & EV_IOEVENTFD) {
+				pthread_mutex_lock(&pci->lock);
+				vfc_emu_pci_ioeventfd_fired(pci, tag & ~EV_IOEVENTFD);
+				pthread_mutex_unlock(&pci->lock);
 			} else {
 				pthread_mutex_lock(&pci->lock);
 				vfc_emu_pci_intx_unmask_event(pci, tag - EV_UNMASK);

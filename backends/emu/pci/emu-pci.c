@@ -120,6 +120,10 @@ static int apply_options(struct vfc_emu_pci *pci, const char *options)
 			r = parse_bool(value, &b);
 			if (r == 0)
 				pci->msix_dyn = b;
+		} else if (!strcmp(kv, "dma_log")) {
+			r = parse_bool(value, &b);
+			if (r == 0)
+				pci->dma_log = b;
 		} else if (pci->model->set_option) {
 			r = pci->model->set_option(pci, kv, value);
 		} else {
@@ -293,6 +297,9 @@ struct vfc_emu_pci *vfc_emu_pci_free(struct vfc_emu_pci *pci)
 	if (!pci)
 		return NULL;
 	vfc_emu_pci_thread_stop(pci);
+	vfc_emu_pci_ioeventfds_free(pci);
+	vfc_emu_pci_pm_close(pci);
+	vfc_emu_pci_log_stop(pci);
 	vfc_emu_pci_irq_free(pci);
 	vfc_emu_pci_poll_stop(pci);
 	for (unsigned int i = 0; i < 6; i++) {
@@ -305,6 +312,7 @@ struct vfc_emu_pci *vfc_emu_pci_free(struct vfc_emu_pci *pci)
 	if (pci->model->destroy && pci->priv)
 		pci->model->destroy(pci);
 	free(pci->priv);
+	pthread_mutex_destroy(&pci->log_lock);
 	pthread_mutex_destroy(&pci->lock);
 	free(pci);
 	return NULL;
@@ -313,6 +321,7 @@ struct vfc_emu_pci *vfc_emu_pci_free(struct vfc_emu_pci *pci)
 VFC_DEFINE_CLEANUP(struct vfc_emu_pci, vfc_emu_pci_free)
 
 static void device_reset(struct vfc_emu_pci *pci);
+static void ops_init(struct vfc_emu_pci *pci);
 
 int vfc_emu_pci_new(const struct vfc_emu_pci_model *model, const char *options,
 		    struct vfc_emu_pci **ret)
@@ -328,6 +337,8 @@ int vfc_emu_pci_new(const struct vfc_emu_pci_model *model, const char *options,
 		return -ENOMEM;
 	pci->model = model;
 	pthread_mutex_init(&pci->lock, NULL);
+	pthread_mutex_init(&pci->log_lock, NULL);
+	pci->pm_wake_fd = -1;
 	pci->epfd = pci->wakefd = pci->timerfd = -1;
 	for (unsigned int i = 0; i < 6; i++)
 		pci->bar_memfd[i] = -1;
@@ -338,6 +349,7 @@ int vfc_emu_pci_new(const struct vfc_emu_pci_model *model, const char *options,
 	pci->reset_works = true;
 	pci->io_max = 8;
 	pci->msix_dyn = true;
+	pci->dma_log = true;
 	r = vfc_emu_pci_irq_init(pci);
 	if (r < 0)
 		return r;
@@ -354,6 +366,7 @@ int vfc_emu_pci_new(const struct vfc_emu_pci_model *model, const char *options,
 	r = apply_options(pci, options);
 	if (r < 0)
 		return r;
+	ops_init(pci);
 	if (model->realize) {
 		r = model->realize(pci);
 		if (r < 0)
@@ -395,6 +408,7 @@ int vfc_emu_pci_dma(struct vfc_emu_pci *pci, uint64_t addr, void *buf, size_t le
 	struct vfc_device *dev;
 	void *opaque;
 	bool master;
+	int r;
 
 	pthread_mutex_lock(&pci->lock);
 	master = vfc_emu_pci_cfg_word(pci, PCI_COMMAND) & PCI_COMMAND_MASTER;
@@ -406,10 +420,16 @@ int vfc_emu_pci_dma(struct vfc_emu_pci *pci, uint64_t addr, void *buf, size_t le
 	if (!master)
 		return -EIO;
 	if (fn)
-		return fn(opaque, addr, buf, len, write);
-	if (!dev)
+		r = fn(opaque, addr, buf, len, write);
+	else if (!dev)
 		return -ENODEV;
-	return vfc_device_dma_rw(dev, addr, buf, len, write);
+	else
+		r = vfc_device_dma_rw(dev, addr, buf, len, write);
+	/* DMA logging: a write that reached the IOMMU, even one that faulted
+	 * part way, may have changed pages. */
+	if (write && (r == 0 || r == -EFAULT))
+		vfc_emu_pci_log_write(pci, addr, len);
+	return r;
 }
 
 /* A function reset: timers stop, INTx drops, config as the host restores it. */
@@ -444,16 +464,23 @@ static int emu_open_device(void *priv, struct vfc_device *dev)
 	return vfc_emu_pci_poll_start(pci);
 }
 
-/* vfio_pci_core_disable(): bus master off, irqs off, reset, state restored. */
+/*
+ * vfio_pci_core_disable(): low power left (no wakeup signal), bus master
+ * off, irqs and ioeventfds off, reset, state restored; DMA logging stops,
+ * as a variant driver's close stops its tracker.
+ */
 static void emu_close_device(void *priv)
 {
 	struct vfc_emu_pci *pci = priv;
 
 	vfc_emu_pci_poll_stop(pci);	/* it takes the lock */
+	vfc_emu_pci_log_stop(pci);	/* it takes its own */
 	pthread_mutex_lock(&pci->lock);
+	vfc_emu_pci_pm_close(pci);
 	vfc_emu_pci_cfg_set_word(pci, PCI_COMMAND,
 				 vfc_emu_pci_cfg_word(pci, PCI_COMMAND) & ~PCI_COMMAND_MASTER);
 	vfc_emu_pci_irq_disable(pci);
+	vfc_emu_pci_ioeventfds_free(pci);
 	vfc_emu_pci_cfg_set_word(pci, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE);
 	if (pci->reset_works)
 		device_reset(pci);
@@ -558,8 +585,8 @@ static void bar_access(struct vfc_emu_pci *pci, unsigned int bar, uint64_t off, 
 }
 
 /* vfio_pci_bar_rw() and do_io_rw(). */
-static ssize_t bar_rw(struct vfc_emu_pci *pci, unsigned int bar, uint64_t off, uint8_t *buf,
-		      size_t len, bool write)
+ssize_t vfc_emu_pci_bar_rw_locked(struct vfc_emu_pci *pci, unsigned int bar, uint64_t off,
+				  uint8_t *buf, size_t len, bool write)
 {
 	const struct vfc_emu_pci_bar *b = &pci->model->bars[bar];
 	bool test_mem = b->type != VFC_EMU_BAR_IO;
@@ -620,7 +647,7 @@ static ssize_t emu_region_rw(void *priv, unsigned int index, uint64_t off, void 
 		r = vfc_emu_pci_config_rw(pci, off, buf, len, write);
 		break;
 	case VFIO_PCI_BAR0_REGION_INDEX ... VFIO_PCI_BAR5_REGION_INDEX:
-		r = bar_rw(pci, index, off, buf, len, write);
+		r = vfc_emu_pci_bar_rw_locked(pci, index, off, buf, len, write);
 		break;
 	default: /* no ROM, no VGA */
 		r = -EINVAL;
@@ -681,35 +708,35 @@ static int emu_reset(void *priv)
 	return 0;
 }
 
-static const struct vfc_device_ops emu_ops = {
-	.open_device = emu_open_device,
-	.close_device = emu_close_device,
-	.get_info = emu_get_info,
-	.get_region_info = emu_get_region_info,
-	.region_rw = emu_region_rw,
-	.get_irq_info = emu_get_irq_info,
-	.set_irqs = emu_set_irqs,
-	.region_mmap = emu_region_mmap,
-	.reset = emu_reset,
-	.match = vfc_device_match_pci,
-};
-
-static const struct vfc_device_ops emu_ops_noreset = {
-	.open_device = emu_open_device,
-	.close_device = emu_close_device,
-	.get_info = emu_get_info,
-	.get_region_info = emu_get_region_info,
-	.region_rw = emu_region_rw,
-	.get_irq_info = emu_get_irq_info,
-	.set_irqs = emu_set_irqs,
-	.region_mmap = emu_region_mmap,
-	.reset = NULL,
-	.match = vfc_device_match_pci,
-};
+/* The device's ops table, as its options make it (vfc_emu_pci_new()). */
+static void ops_init(struct vfc_emu_pci *pci)
+{
+	pci->ops = (struct vfc_device_ops){
+		.open_device = emu_open_device,
+		.close_device = emu_close_device,
+		.get_info = emu_get_info,
+		.get_region_info = emu_get_region_info,
+		.region_rw = emu_region_rw,
+		.get_irq_info = emu_get_irq_info,
+		.set_irqs = emu_set_irqs,
+		.region_mmap = emu_region_mmap,
+		.reset = pci->reset_works ? emu_reset : NULL,
+		.match = vfc_device_match_pci,
+		.ioeventfd = vfc_emu_pci_ioeventfd,
+		.pm_use = vfc_emu_pci_pm_use,
+		.pm_entry = vfc_emu_pci_pm_entry,
+		.pm_exit = vfc_emu_pci_pm_exit,
+	};
+	if (pci->dma_log) {
+		pci->ops.log_start = vfc_emu_pci_log_start;
+		pci->ops.log_stop = vfc_emu_pci_log_stop;
+		pci->ops.log_report = vfc_emu_pci_log_report;
+	}
+}
 
 const struct vfc_device_ops *vfc_emu_pci_device_ops(const struct vfc_emu_pci *pci)
 {
-	return pci->reset_works ? &emu_ops : &emu_ops_noreset;
+	return &pci->ops;
 }
 
 int vfc_emu_pci_register(struct vfc_emu_pci *pci, struct vfc_group *group, const char *name,

@@ -47,7 +47,9 @@ typedef int (*vfc_emu_pci_dma_fn)(void *opaque, uint64_t iova, void *buf, size_t
  *           kernels on x86-64), "msix_dyn=on|off" (off: MSI-X vectors
  *           cannot be added once enabled, NORESIZE, as Linux 6.1 and
  *           platforms without dynamic MSI-X; on by default, as x86 with
- *           interrupt remapping on Linux 6.5 and later).
+ *           interrupt remapping on Linux 6.5 and later), "dma_log=on|off"
+ *           (off: no DMA logging, ENOTTY as plain vfio-pci answers; on by
+ *           default, as a variant driver with a page tracker).
  * @ret: the new device, owned by the caller.
  *
  * The device starts its own thread (timers, unmask eventfd), closed and in
@@ -81,8 +83,10 @@ struct vfc_emu_pci *vfc_emu_pci_free(struct vfc_emu_pci *pci);
  * vfc_emu_pci_device_ops() - the ops table that serves @pci.
  * @pci: the device.
  *
- * Its @reset is NULL when the device was made with "reset=off".
- * Return: a static table; pass @pci as its priv.
+ * Its @reset is NULL when the device was made with "reset=off", its
+ * log_* ops when made with "dma_log=off".
+ * Return: the device's own table, alive as long as @pci; pass @pci as its
+ * priv.
  */
 const struct vfc_device_ops *vfc_emu_pci_device_ops(const struct vfc_emu_pci *pci);
 

@@ -9,6 +9,7 @@
 #include "e2e.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -571,6 +572,209 @@ static void probe_group(struct e2e *t)
 	e2e_out("probe.container_check_extension", "ext=0 %s", RC(r));
 }
 
+/* ---- issue 13: bad eventfd slots, unpinnable memory, IOVA checks first, UPDATE_VADDR ---- */
+
+/* SET_IRQS naming a file that is no eventfd, a closed fd, and our own
+ * device fd, for every index and action that looks an eventfd up. */
+static void probe_irq_slots(struct e2e *t)
+{
+	int pfd[2] = { -1, -1 }, efd = e2e_eventfd(), closed = -1, r;
+	int32_t m1 = -1;
+
+	if (efd < 0 || pipe2(pfd, O_CLOEXEC) < 0) {
+		e2e_fail(t, "probe.irq_slot: setup: %s", e2e_errname(errno));
+		e2e_close(&efd);
+		return;
+	}
+	/* A number far above the others, so no later open takes it. */
+	closed = fcntl(efd, F_DUPFD_CLOEXEC, 900);
+	e2e_close(&closed);
+	closed = fcntl(efd, F_DUPFD_CLOEXEC, 900);
+	if (closed >= 0) {
+		int n = closed;
+
+		e2e_close(&closed);
+		closed = n;
+	}
+	const struct {
+		const char *name;
+		int32_t fd;
+	} bad[] = { { "pipe", pfd[0] }, { "closed_fd", closed }, { "device_fd", t->device } };
+	const uint32_t evt = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	const uint32_t off = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+
+	/* Start from nothing enabled (what earlier steps left is not printed). */
+	e2e_set_irqs(t->device, off, VFIO_PCI_INTX_IRQ_INDEX, 0, 0, NULL, 0);
+	e2e_set_irqs(t->device, off, VFIO_PCI_MSI_IRQ_INDEX, 0, 0, NULL, 0);
+	e2e_set_irqs(t->device, off, VFIO_PCI_MSIX_IRQ_INDEX, 0, 0, NULL, 0);
+	for (size_t i = 0; i < E2E_ELEMENTSOF(bad); i++) {
+		const int32_t fd = bad[i].fd;
+		static const struct {
+			const char *name;
+			uint32_t index, flags;
+			int32_t enable;	/* 1: enable it with a good eventfd first */
+		} cases[] = {
+			{ "intx_trigger", VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0 },
+			{ "intx_trigger_enabled", VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 1 },
+			{ "intx_unmask", VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_UNMASK, 1 },
+			{ "msi_trigger", VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0 },
+			{ "msi_trigger_enabled", VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 1 },
+			{ "msix_trigger", VFIO_PCI_MSIX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0 },
+			{ "err_trigger", VFIO_PCI_ERR_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0 },
+			{ "req_trigger", VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0 },
+		};
+
+		for (size_t c = 0; c < E2E_ELEMENTSOF(cases); c++) {
+			int en = 0, after;
+
+			if (cases[c].enable)
+				en = e2e_set_irqs(t->device, evt, cases[c].index, 0, 1, &efd, sizeof(efd));
+			r = e2e_set_irqs(t->device, VFIO_IRQ_SET_DATA_EVENTFD | cases[c].flags,
+					 cases[c].index, 0, 1, &fd, sizeof(fd));
+			/* Still enabled (0) or not (EINVAL) after the failure? */
+			after = e2e_set_irqs(t->device, off, cases[c].index, 0, 0, NULL, 0);
+			e2e_out("probe.irq_slot", "fd=%s case=%s%s %s disable_after=%s", bad[i].name,
+				cases[c].name, en < 0 ? " enable_failed" : "", RC(r), RC(after));
+			if (r >= 0 && cases[c].index != VFIO_PCI_ERR_IRQ_INDEX)
+				e2e_fail(t, "SET_IRQS %s with fd=%s succeeded", cases[c].name,
+					 bad[i].name);
+		}
+		e2e_set_irqs(t->device, evt, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &m1, sizeof(m1));
+	}
+	/* The other ioctls that name an eventfd: IOEVENTFD, LOW_POWER_ENTRY_WITH_WAKEUP. */
+	for (size_t i = 0; i < E2E_ELEMENTSOF(bad); i++) {
+		struct vfio_device_ioeventfd io = {
+			.argsz = sizeof(io), .flags = VFIO_DEVICE_IOEVENTFD_32,
+			.offset = t->region[VFIO_PCI_BAR0_REGION_INDEX].offset + EDU_LIVENESS,
+			.data = 0x55, .fd = bad[i].fd,
+		};
+		struct {
+			struct vfio_device_feature f;
+			struct vfio_device_low_power_entry_with_wakeup w;
+		} lp = {
+			.f = { .argsz = sizeof(lp), .flags = VFIO_DEVICE_FEATURE_SET |
+						    VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP },
+			.w = { .wakeup_eventfd = bad[i].fd },
+		};
+
+		r = e2e_ioctl(t->device, VFIO_DEVICE_IOEVENTFD, &io);
+		e2e_out("probe.eventfd_slot", "fd=%s ioctl=IOEVENTFD %s", bad[i].name, RC(r));
+		if (r >= 0) {
+			io.fd = -1;
+			e2e_ioctl(t->device, VFIO_DEVICE_IOEVENTFD, &io);
+		}
+		r = e2e_ioctl(t->device, VFIO_DEVICE_FEATURE, &lp);
+		e2e_out("probe.eventfd_slot", "fd=%s ioctl=LOW_POWER_ENTRY_WITH_WAKEUP %s",
+			bad[i].name, RC(r));
+		if (r >= 0) {
+			struct vfio_device_feature x = {
+				.argsz = sizeof(x),
+				.flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_LOW_POWER_EXIT,
+			};
+
+			e2e_ioctl(t->device, VFIO_DEVICE_FEATURE, &x);
+		}
+	}
+	/* REQ (and ERR) de-assign on -1 only; another negative fd leaves the
+	 * trigger in place (vfio_pci_set_ctx_trigger_single()). */
+	int32_t m2 = -2;
+	int set = e2e_set_irqs(t->device, evt, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &efd, sizeof(efd));
+	r = e2e_set_irqs(t->device, evt, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &m2, sizeof(m2));
+	int fire = e2e_set_irqs(t->device, off, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, NULL, 0);
+	e2e_out("probe.irq_slot", "fd=-2 case=req_trigger set=%s %s trigger_after=%s",
+		set < 0 ? "failed" : "ok", RC(r), RC(fire));
+	e2e_set_irqs(t->device, evt, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &m1, sizeof(m1));
+	e2e_close(&pfd[0]);
+	e2e_close(&pfd[1]);
+	e2e_close(&efd);
+}
+
+/* MAP_DMA of memory the kernel cannot pin, and IOVAs it refuses before it
+ * looks at memory at all. Every success is unmapped again, printed. */
+static void probe_map_memory(struct e2e *t)
+{
+	const uint32_t rw = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+	uint8_t *none, *part, *ro, *hole;
+	const uint64_t iova = 0xa00000;
+	int r;
+
+	none = mmap(NULL, 0x2000, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	part = mmap(NULL, 0x2000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ro = mmap(NULL, 0x1000, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	hole = mmap(NULL, 0x2000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (none == MAP_FAILED || part == MAP_FAILED || ro == MAP_FAILED || hole == MAP_FAILED) {
+		e2e_fail(t, "probe.map_memory: mmap: %s", e2e_errname(errno));
+		return;
+	}
+	munmap(hole, 0x2000);
+	munmap(part + 0x1000, 0x1000);
+	memset(part, 0x5a, 0x1000);
+
+	const struct {
+		const char *name;
+		uint8_t *vaddr;
+		uint64_t iova, size;
+		uint32_t flags;
+	} cases[] = {
+		/* item 2: what pin_user_pages refuses */
+		{ "unmapped", hole, iova, 0x1000, rw },
+		{ "prot_none", none, iova, 0x1000, rw },
+		{ "partly_mapped", part, iova, 0x2000, rw },
+		{ "readonly_write", ro, iova, 0x1000, rw },
+		{ "readonly_writeonly", ro, iova, 0x1000, VFIO_DMA_MAP_FLAG_WRITE },
+		{ "readonly_read", ro, iova, 0x1000, VFIO_DMA_MAP_FLAG_READ },
+		/* item 3: the IOVA is judged before the memory */
+		{ "unmapped_in_msi_window", hole, 0xfee00000ULL, 0x1000, rw },
+		{ "prot_none_in_msi_window", none, 0xfee00000ULL, 0x1000, rw },
+		{ "unmapped_across_msi_window", hole, 0xfedff000ULL, 0x2000, rw },
+		{ "unmapped_beyond_aperture", hole, 1ULL << 52, 0x1000, rw },
+		{ "unmapped_at_top", hole, 0xfffffffffffff000ULL, 0x1000, rw },
+		{ "unmapped_overlapping", hole, E2E_DMA_IOVA, 0x1000, rw },
+		{ "unmapped_unaligned", hole + 0x800, iova, 0x1000, rw },
+	};
+	for (size_t i = 0; i < E2E_ELEMENTSOF(cases); i++) {
+		char step[64];
+
+		snprintf(step, sizeof(step), "probe.map_memory");
+		r = e2e_map(t, step, cases[i].name, (uint64_t)(uintptr_t)cases[i].vaddr,
+			    cases[i].iova, cases[i].size, cases[i].flags);
+		(void)r;
+		/* Printed either way, so both transcripts have the line. */
+		if (cases[i].iova == iova)
+			e2e_unmap(t, "probe.map_memory_unmap", iova, cases[i].size, 0, NULL);
+	}
+	munmap(none, 0x2000);
+	munmap(part, 0x1000);
+	munmap(ro, 0x1000);
+}
+
+/* UPDATE_VADDR: the extension, a VADDR map of nothing, invalidate and restore. */
+static void probe_update_vaddr(struct e2e *t)
+{
+	const uint32_t rw = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+	const uint64_t va = (uint64_t)(uintptr_t)t->buf, iova = 0xb00000;
+	int r;
+
+	r = e2e_ioctl_val(t->container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR);
+	e2e_out("probe.update_vaddr", "check_extension %s", RC(r));
+	e2e_map(t, "probe.update_vaddr_map_of_nothing", "buf", va, iova, 0x1000,
+		VFIO_DMA_MAP_FLAG_VADDR);
+	r = e2e_map(t, "probe.update_vaddr_map", "buf", va, iova, 0x1000, rw);
+	e2e_expect_ok(t, "MAP_DMA for UPDATE_VADDR", r);
+	e2e_unmap(t, "probe.update_vaddr_unmap_vaddr", iova, 0x1000, VFIO_DMA_UNMAP_FLAG_VADDR,
+		  NULL);
+	e2e_unmap(t, "probe.update_vaddr_unmap_vaddr_again", iova, 0x1000,
+		  VFIO_DMA_UNMAP_FLAG_VADDR, NULL);
+	e2e_map(t, "probe.update_vaddr_map_with_prot", "buf", va, iova, 0x1000,
+		VFIO_DMA_MAP_FLAG_VADDR | VFIO_DMA_MAP_FLAG_READ);
+	e2e_map(t, "probe.update_vaddr_map_other_size", "buf", va, iova, 0x2000,
+		VFIO_DMA_MAP_FLAG_VADDR);
+	e2e_map(t, "probe.update_vaddr_restore", "buf", va, iova, 0x1000, VFIO_DMA_MAP_FLAG_VADDR);
+	e2e_map(t, "probe.update_vaddr_restore_again", "buf", va, iova, 0x1000,
+		VFIO_DMA_MAP_FLAG_VADDR);
+	e2e_unmap(t, "probe.update_vaddr_unmap", iova, 0x1000, 0, NULL);
+}
+
 void e2e_step11_probes(struct e2e *t)
 {
 	probe_argsz(t);
@@ -581,4 +785,7 @@ void e2e_step11_probes(struct e2e *t)
 		probe_mmap(t);
 	probe_unknown_ioctls(t);
 	probe_group(t);
+	probe_irq_slots(t);
+	probe_map_memory(t);
+	probe_update_vaddr(t);
 }

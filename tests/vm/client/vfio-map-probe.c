@@ -12,6 +12,12 @@
  *   vfio-map-probe DIR GROUP readonly  private read-only memory: mapped
  *                                      READ, then READ|WRITE (the kernel
  *                                      refuses to pin it writable)
+ *   vfio-map-probe DIR GROUP iova      the kernel's checks before it pins
+ *                                      (the MSI window, the aperture,
+ *                                      alignment, wrap), with good and with
+ *                                      unmapped memory, then memory that
+ *                                      cannot be pinned, then a good map:
+ *                                      one line "case: result ..."
  */
 
 #include <errno.h>
@@ -77,6 +83,44 @@ int main(int argc, char **argv)
 		r2 = ioctl(c, VFIO_IOMMU_MAP_DMA, &rm) ? errno : 0;
 		printf("map_read: %s map_write: %s\n", r1 ? strerrorname_np(r1) : "ok",
 		       r2 ? strerrorname_np(r2) : "ok");
+		return 0;
+	}
+	if (!strcmp(argv[3], "iova")) {
+		const uint32_t rw = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+		uint8_t *good = mmap(NULL, 0x2000, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		uint8_t *hole = mmap(NULL, 0x1000, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (good == MAP_FAILED || hole == MAP_FAILED)
+			return 1;
+		munmap(hole, 0x1000);
+		memset(good, 1, 0x2000);
+		const struct {
+			const char *name;
+			uint8_t *vaddr;
+			uint64_t iova, size;
+		} cases[] = {
+			{ "msi_window", good, 0xfee00000, 0x1000 },
+			{ "unmapped_in_msi_window", hole, 0xfee00000, 0x1000 },
+			{ "beyond_aperture", good, 1ull << 52, 0x1000 },
+			{ "unmapped_beyond_aperture", hole, 1ull << 52, 0x1000 },
+			{ "unaligned_iova", hole, 0x100800, 0x1000 },
+			{ "size0", hole, 0x100000, 0 },
+			{ "wrap", hole, 0xfffffffffffff000ull, 0x2000 },
+			{ "unmapped", hole, 0x100000, 0x1000 },
+			{ "good", good, 0x100000, 0x2000 },
+			{ "overlap", hole, 0x101000, 0x1000 },
+		};
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct vfio_iommu_type1_dma_map m = {
+				.argsz = sizeof(m), .flags = rw, .vaddr = (uintptr_t)cases[i].vaddr,
+				.iova = cases[i].iova, .size = cases[i].size,
+			};
+
+			printf("%s%s: %s", i ? " " : "", cases[i].name,
+			       ioctl(c, VFIO_IOMMU_MAP_DMA, &m) ? strerrorname_np(errno) : "ok");
+		}
+		printf("\n");
 		return 0;
 	}
 	if (!strcmp(argv[3], "private") || !strcmp(argv[3], "hold-private")) {
