@@ -158,6 +158,33 @@ int vfc_cuse_caller_get_group(struct vfc_cuse_caller *c, int fd, struct vfc_cuse
 	return 0;
 }
 
+/*
+ * PCI_HOT_RESET's group fds. The fetched duplicate keeps the group file
+ * open only until the close below, which may be that file's release: the
+ * ioctl is NESTS, served where a nested request can be served meanwhile,
+ * and no lock is held. The group itself is the core's for good.
+ */
+static int caller_get_group_op(struct vfc_caller *base, int fd, struct vfc_group **ret)
+{
+	struct vfc_cuse_caller *c = (struct vfc_cuse_caller *)base;
+	struct vfc_cuse_file *file;
+	struct vfc_group *g;
+	int dup, id, r;
+
+	r = vfc_cuse_caller_get_group(c, fd, &file, &dup);
+	if (r == -ENOTTY)
+		return -EINVAL;
+	if (r < 0)
+		return r;
+	id = vfc_file_group(file->file);
+	close(dup);	/* ours, never another filesystem's: cannot block */
+	g = id >= 0 ? vfc_core_find_group(c->daemon->core, (unsigned int)id) : NULL;
+	if (!g)
+		return -EINVAL;
+	*ret = g;
+	return 0;
+}
+
 static int caller_install_device(struct vfc_caller *base, struct vfc_device_file *df)
 {
 	struct vfc_cuse_caller *c = (struct vfc_cuse_caller *)base;
@@ -177,6 +204,7 @@ static const struct vfc_caller_ops cuse_caller_ops = {
 	.get_container = caller_get_container,
 	.get_eventfd = caller_get_eventfd,
 	.install_device = caller_install_device,
+	.get_group = caller_get_group_op,
 };
 
 void vfc_cuse_caller_init_anonymous(struct vfc_cuse_caller *c, struct vfc_daemon *d,

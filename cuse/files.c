@@ -504,6 +504,9 @@ static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *
 
 		fuse_reply_ioctl_retry(req, io.need_in ? &in : NULL, io.need_in ? 1 : 0,
 				       io.need_out ? &out : NULL, io.need_out ? 1 : 0);
+	} else if (r < 0 && io.out_on_error && io.out_len) {
+		/* CUSE copies the data out, then returns the negative result. */
+		fuse_reply_ioctl(req, r, io.out, io.out_len);
 	} else if (r < 0) {
 		/* ENOSYS would reach the caller as ENOTTY anyway; say so. */
 		fuse_reply_err(req, r == -ENOSYS ? ENOTTY : -r);

@@ -40,6 +40,16 @@ static inline int vfc_irq_fd_error(int32_t v)
 	return v <= -0x10000 ? -(int)(-0x10000 - v) : 0;
 }
 
+/*
+ * One group fd of PCI_HOT_RESET, resolved in the caller: @group (owned by
+ * the core) when @err is 0, else -EBADF (not open in the caller), -EINVAL
+ * (open, but not one of our group files) or the transport's errno.
+ */
+struct vfc_hot_reset_group {
+	struct vfc_group *group;
+	int err;
+};
+
 /**
  * struct vfc_iommu_ops - an IOMMU driver, e.g. type1.
  * @name: for logs.
@@ -133,6 +143,29 @@ struct vfc_iommu_ops {
  *              in [@iova, @iova + @length), calling @set for each written
  *              range (in any order; clipping is the caller's). Return 0,
  *              @set's -errno, or the device's (-EINVAL when not logging).
+ * @hot_reset_info: optional (without it GET_PCI_HOT_RESET_INFO and
+ *                  PCI_HOT_RESET answer ENODEV, as for a device on a root
+ *                  bus): the devices a hot reset of this device affects,
+ *                  as vfio_pci_ioctl_get_pci_hot_reset_info() finds them.
+ *                  Fill at most @max entries of @devices (NULL when @max
+ *                  is 0). Return how many devices are affected (more than
+ *                  @max: none was filled), or -errno (-ENODEV: neither a
+ *                  slot nor a bus reset).
+ * @hot_reset: required with @hot_reset_info: PCI_HOT_RESET naming @count
+ *             groups, in the caller's order. The core has made the
+ *             kernel's header checks and checked @count against the
+ *             devices affected. The device fails as the kernel does at
+ *             the first entry with an error (its errno where the kernel
+ *             would say EBADF or EINVAL), then as its reset does.
+ * @feature: optional; DEVICE_FEATURE as the device's own driver answers it
+ *           (the kernel backend). The core calls it for every PROBE (with
+ *           @len 0), and for the features it forwards: PCI_VF_TOKEN,
+ *           MIGRATION GET, MIG_DEVICE_STATE GET, DMA_LOGGING_STOP, and
+ *           DMA_LOGGING_START and _REPORT with their pointers made
+ *           pointers into this process. @flags the client's, @data the
+ *           @len payload bytes, rewritten in place as the kernel writes
+ *           the argument. Return 0 or -errno, the driver's. LOW_POWER_*
+ *           still go through @pm_entry/@pm_exit, and log_* are unused.
  */
 struct vfc_device_ops {
 	int (*open_device)(void *priv, struct vfc_device *dev);
@@ -158,6 +191,10 @@ struct vfc_device_ops {
 	int (*log_stop)(void *priv);
 	int (*log_report)(void *priv, uint64_t iova, uint64_t length,
 			  int (*set)(void *opaque, uint64_t iova, uint64_t length), void *opaque);
+	int (*hot_reset_info)(void *priv, struct vfio_pci_dependent_device *devices,
+			      unsigned int max);
+	int (*hot_reset)(void *priv, const struct vfc_hot_reset_group *groups, unsigned int count);
+	int (*feature)(void *priv, uint32_t flags, void *data, size_t len);
 };
 
 /**

@@ -41,10 +41,20 @@ struct vfc_device_file;
  * @install_device: give the caller an fd for @df. Return the fd number
  *                  the caller sees; on success the reference on @df moves
  *                  to the transport; on failure the core keeps it.
+ * @get_group: the group whose file the caller's fd @fd is (PCI_HOT_RESET's
+ *             group fds). Called with no core lock held, from an ioctl
+ *             marked VFC_IOCTL_NESTS: the transport may issue a nested
+ *             request, and closes whatever it fetched before returning
+ *             (that close may be the group file's release). Return 0 and
+ *             the group in *@ret (owned by the core, which keeps its groups
+ *             as long as it lives); -EBADF when @fd is not open in the
+ *             caller; -EINVAL when it is open but not one of our group
+ *             files; or the transport's errno (-EMFILE, -EPERM, -ESRCH).
  */
 struct vfc_caller_ops {
 	int (*get_container)(struct vfc_caller *caller, int fd, struct vfc_container **ret);
 	int (*get_eventfd)(struct vfc_caller *caller, int fd);
+	int (*get_group)(struct vfc_caller *caller, int fd, struct vfc_group **ret);
 	int (*install_device)(struct vfc_caller *caller, struct vfc_device_file *df);
 };
 

@@ -40,6 +40,9 @@ struct vfc_ioctl_desc;
  * @in: @in_len bytes read from the caller at @arg.
  * @out: a buffer of @out_cap bytes; on success the first @out_len bytes are
  *       written back to the caller at @arg.
+ * @out_on_error: set by a handler whose failure still writes @out_len
+ *                bytes back, as the kernel copies GET_PCI_HOT_RESET_INFO's
+ *                count out before it fails with ENOSPC.
  * @need_in: with VFC_IOCTL_RETRY, how many bytes to read at @arg.
  * @need_out: with VFC_IOCTL_RETRY, how many bytes must be writable at @arg.
  * @caller: the transport's view of the calling process (fd resolution).
@@ -54,6 +57,7 @@ struct vfc_ioctl {
 	void *out;
 	size_t out_cap;
 	size_t out_len;
+	bool out_on_error;
 	size_t need_in;
 	size_t need_out;
 	struct vfc_caller *caller;

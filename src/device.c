@@ -4,8 +4,9 @@
  * device uses its group's container (as the kernel's
  * vfio_group_use_container(): the container needs an IOMMU) and holds the
  * group open; the last close gives both back. Device ioctls are the
- * vfio-pci set: info, region info, irq info, SET_IRQS, reset, hot reset,
- * and DEVICE_FEATURE.
+ * vfio-pci set: info, region info, irq info, SET_IRQS, reset, hot reset
+ * (device-reset.c), and DEVICE_FEATURE (forwarded ones in
+ * device-feature.c).
  *
  * Must support container/group/device being closed in any order.
  */
@@ -376,49 +377,8 @@ static int device_ioctl_reset(struct vfc_device *dev, struct vfc_ioctl *io)
 	return dev->ops->reset(dev->priv);
 }
 
-/*
- * vfio-pci answers ENODEV when neither a slot nor a bus reset is possible,
- * as for a device on a root bus (QEMU's edu on q35). Ours are all there.
- */
-static int device_ioctl_hot_reset_info(struct vfc_device *dev, struct vfc_ioctl *io)
-{
-	const size_t minsz = vfc_offsetofend(struct vfio_pci_hot_reset_info, count);
-	struct vfio_pci_hot_reset_info hdr;
-	int r;
-
-	r = vfc_ioctl_need(io, minsz, 0);
-	if (r)
-		return r;
-	memcpy(&hdr, io->in, minsz);
-	if (hdr.argsz < minsz) {
-		vfc_info("device \"%s\": GET_PCI_HOT_RESET_INFO: argsz %u < %zu", dev->name,
-			 hdr.argsz, minsz);
-		return -EINVAL;
-	}
-	return -ENODEV;
-}
-
-static int device_ioctl_hot_reset(struct vfc_device *dev, struct vfc_ioctl *io)
-{
-	const size_t minsz = vfc_offsetofend(struct vfio_pci_hot_reset, count);
-	struct vfio_pci_hot_reset hdr;
-	int r;
-
-	r = vfc_ioctl_need(io, minsz, 0);
-	if (r)
-		return r;
-	memcpy(&hdr, io->in, minsz);
-	/* A group-opened device must name its groups: count 0 is invalid. */
-	if (hdr.argsz < minsz || hdr.flags || hdr.count == 0) {
-		vfc_info("device \"%s\": PCI_HOT_RESET: argsz %u flags 0x%x count %u: invalid",
-			 dev->name, hdr.argsz, hdr.flags, hdr.count);
-		return -EINVAL;
-	}
-	return -ENODEV;
-}
-
 /* vfio_check_feature(): 1 to go on, else the answer (0 for a probe). */
-static int feature_check(uint32_t flags, size_t argsz, uint32_t ops, size_t minsz)
+int vfc_feature_check(uint32_t flags, size_t argsz, uint32_t ops, size_t minsz)
 {
 	if ((flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET)) & ~ops)
 		return -EINVAL;
@@ -458,7 +418,7 @@ static int device_get_eventfd(struct vfc_device *dev, struct vfc_ioctl *io, cons
  * reaches mapped memory. @n iovecs of the caller, @local the same total.
  * Return: 0, or -EFAULT when any byte did not move (logged).
  */
-static int caller_rw(struct vfc_device *dev, struct vfc_ioctl *io, void *local, size_t len,
+int vfc_device_caller_rw(struct vfc_device *dev, struct vfc_ioctl *io, void *local, size_t len,
 		     const struct iovec *remote, unsigned long n, bool write)
 {
 	struct iovec l = { .iov_base = local, .iov_len = len };
@@ -485,27 +445,15 @@ static int caller_rw(struct vfc_device *dev, struct vfc_ioctl *io, void *local, 
 	return -EFAULT;
 }
 
-/* The payload of a feature: @len bytes after the 8-byte header. */
-static int feature_need(struct vfc_ioctl *io, size_t len, size_t out)
-{
-	return vfc_ioctl_need(io, sizeof(struct vfio_device_feature) + len,
-			      out ? sizeof(struct vfio_device_feature) + out : 0);
-}
-
-static const void *feature_data(struct vfc_ioctl *io)
-{
-	return (const uint8_t *)io->in + sizeof(struct vfio_device_feature);
-}
-
 /* vfio_pci_core_pm_entry() and _with_wakeup(), vfio_pci_core_pm_exit(). */
-static int device_feature_low_power(struct vfc_device *dev, struct vfc_ioctl *io,
+int vfc_device_feature_low_power(struct vfc_device *dev, struct vfc_ioctl *io,
 				    uint32_t feature, uint32_t flags, size_t argsz)
 {
 	struct vfio_device_low_power_entry_with_wakeup entry;
 	bool wakeup = feature == VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP;
 	int fd, r;
 
-	r = feature_check(flags, argsz, VFIO_DEVICE_FEATURE_SET, wakeup ? sizeof(entry) : 0);
+	r = vfc_feature_check(flags, argsz, VFIO_DEVICE_FEATURE_SET, wakeup ? sizeof(entry) : 0);
 	if (r != 1)
 		return r;
 	if (feature == VFIO_DEVICE_FEATURE_LOW_POWER_EXIT)
@@ -513,10 +461,10 @@ static int device_feature_low_power(struct vfc_device *dev, struct vfc_ioctl *io
 	if (!wakeup)
 		r = dev->ops->pm_entry(dev->priv, -1);
 	else {
-		r = feature_need(io, sizeof(entry), 0);
+		r = vfc_feature_need(io, sizeof(entry), 0);
 		if (r)
 			return r;
-		memcpy(&entry, feature_data(io), sizeof(entry));
+		memcpy(&entry, vfc_feature_data(io), sizeof(entry));
 		if (entry.wakeup_eventfd < 0) {
 			vfc_info("device \"%s\": LOW_POWER_ENTRY_WITH_WAKEUP: fd %d", dev->name,
 				 entry.wakeup_eventfd);
@@ -536,7 +484,7 @@ static int device_feature_low_power(struct vfc_device *dev, struct vfc_ioctl *io
 }
 
 /* The kernel's LOG_MAX_RANGES: the ranges that fit in one page. */
-static size_t log_max_ranges(void)
+size_t vfc_log_max_ranges(void)
 {
 	return (size_t)sysconf(_SC_PAGESIZE) / sizeof(struct vfio_device_feature_dma_logging_range);
 }
@@ -557,17 +505,17 @@ static int device_feature_log_start(struct vfc_device *dev, struct vfc_ioctl *io
 	size_t n, readable;
 	int r;
 
-	r = feature_check(flags, argsz, VFIO_DEVICE_FEATURE_SET, sizeof(control));
+	r = vfc_feature_check(flags, argsz, VFIO_DEVICE_FEATURE_SET, sizeof(control));
 	if (r != 1)
 		return r;
-	r = feature_need(io, sizeof(control), sizeof(control));
+	r = vfc_feature_need(io, sizeof(control), sizeof(control));
 	if (r)
 		return r;
-	memcpy(&control, feature_data(io), sizeof(control));
+	memcpy(&control, vfc_feature_data(io), sizeof(control));
 	n = control.num_ranges;
-	if (!n || n > log_max_ranges()) {
+	if (!n || n > vfc_log_max_ranges()) {
 		vfc_info("device \"%s\": DMA_LOGGING_START: %zu ranges (1 to %zu)", dev->name, n,
-			 log_max_ranges());
+			 vfc_log_max_ranges());
 		return n ? -E2BIG : -EINVAL;
 	}
 	ranges = calloc(n, sizeof(*ranges));
@@ -578,13 +526,13 @@ static int device_feature_log_start(struct vfc_device *dev, struct vfc_ioctl *io
 	remote = (struct iovec){ .iov_base = (void *)(uintptr_t)control.ranges,
 				 .iov_len = n * sizeof(*ranges) };
 	readable = n;
-	if (caller_rw(dev, io, ranges, n * sizeof(*ranges), &remote, 1, false) < 0) {
+	if (vfc_device_caller_rw(dev, io, ranges, n * sizeof(*ranges), &remote, 1, false) < 0) {
 		readable = 0;
 		for (size_t i = 0; i < n; i++) {
 			remote = (struct iovec){
 				.iov_base = (void *)(uintptr_t)(control.ranges + i * sizeof(*ranges)),
 				.iov_len = sizeof(*ranges) };
-			if (caller_rw(dev, io, &ranges[i], sizeof(*ranges), &remote, 1, false) < 0)
+			if (vfc_device_caller_rw(dev, io, &ranges[i], sizeof(*ranges), &remote, 1, false) < 0)
 				break;
 			readable++;
 		}
@@ -753,12 +701,12 @@ static int log_report_write(struct vfc_device *dev, struct vfc_ioctl *io, uint64
 			if (bit == end && ++i < n)
 				bit = runs[i].first;
 		}
-		r = caller_rw(dev, io, words, nw * 8, iov, nw, false);
+		r = vfc_device_caller_rw(dev, io, words, nw * 8, iov, nw, false);
 		if (r < 0)
 			return r;
 		for (size_t k = 0; k < nw; k++)
 			words[k] |= masks[k];
-		r = caller_rw(dev, io, words, nw * 8, iov, nw, true);
+		r = vfc_device_caller_rw(dev, io, words, nw * 8, iov, nw, true);
 		if (r < 0)
 			return r;
 	}
@@ -777,13 +725,13 @@ static int device_feature_log_report(struct vfc_device *dev, struct vfc_ioctl *i
 	size_t n;
 	int r;
 
-	r = feature_check(flags, argsz, VFIO_DEVICE_FEATURE_GET, sizeof(report));
+	r = vfc_feature_check(flags, argsz, VFIO_DEVICE_FEATURE_GET, sizeof(report));
 	if (r != 1)
 		return r;
-	r = feature_need(io, sizeof(report), 0);
+	r = vfc_feature_need(io, sizeof(report), 0);
 	if (r)
 		return r;
-	memcpy(&report, feature_data(io), sizeof(report));
+	memcpy(&report, vfc_feature_data(io), sizeof(report));
 	if (report.page_size < 4096 || (report.page_size & (report.page_size - 1))) {
 		vfc_info("device \"%s\": DMA_LOGGING_REPORT: page size 0x%llx", dev->name,
 			 (unsigned long long)report.page_size);
@@ -803,7 +751,7 @@ static int device_feature_log_report(struct vfc_device *dev, struct vfc_ioctl *i
 					   .iov_len = 1 };
 		probe[1] = (struct iovec){
 			.iov_base = (void *)(uintptr_t)(report.bitmap + last_byte), .iov_len = 1 };
-		r = caller_rw(dev, io, b, 2, probe, 2, false);
+		r = vfc_device_caller_rw(dev, io, b, 2, probe, 2, false);
 		if (r < 0)
 			return r;
 	}
@@ -846,6 +794,8 @@ static int device_ioctl_feature(struct vfc_device *dev, struct vfc_ioctl *io)
 	}
 	id = feature.flags & VFIO_DEVICE_FEATURE_MASK;
 	argsz = feature.argsz - minsz;
+	if (dev->ops->feature)	/* the device's own driver decides (device-feature.c) */
+		return vfc_device_feature_forward(dev, io, feature.flags, argsz);
 	/* vfio_ioctl_device_feature(), then vfio-pci's device_feature op. No
 	 * migration and no VF token: ENOTTY, as a device without those. */
 	switch (id) {
@@ -858,14 +808,14 @@ static int device_ioctl_feature(struct vfc_device *dev, struct vfc_ioctl *io)
 			return device_feature_log_start(dev, io, feature.flags, argsz);
 		if (id == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT)
 			return device_feature_log_report(dev, io, feature.flags, argsz);
-		r = feature_check(feature.flags, argsz, VFIO_DEVICE_FEATURE_SET, 0);
+		r = vfc_feature_check(feature.flags, argsz, VFIO_DEVICE_FEATURE_SET, 0);
 		return r != 1 ? r : dev->ops->log_stop(dev->priv);
 	case VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY:
 	case VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP:
 	case VFIO_DEVICE_FEATURE_LOW_POWER_EXIT:
 		if (!dev->ops->pm_entry)
 			break;
-		return device_feature_low_power(dev, io, id, feature.flags, argsz);
+		return vfc_device_feature_low_power(dev, io, id, feature.flags, argsz);
 	default:
 		break;
 	}
@@ -943,8 +893,8 @@ PM(device_ioctl_get_irq_info)
 PM(device_ioctl_set_irqs)
 PM(device_ioctl_reset)
 PM(device_ioctl_feature)
-PM(device_ioctl_hot_reset_info)
-PM(device_ioctl_hot_reset)
+PM(vfc_device_ioctl_hot_reset_info)
+PM(vfc_device_ioctl_hot_reset)
 PM(device_ioctl_ioeventfd)
 PM(device_ioctl_unsupported)
 #undef PM
@@ -957,7 +907,9 @@ PM(device_ioctl_unsupported)
  * eventfd the same way, and DMA logging reads and writes the caller's
  * memory behind pointers in the argument: a page there may belong to a
  * FUSE mapping whose server is the caller itself, so it is marked NESTS
- * to be served where a stalled request holds only a worker. The numbers
+ * to be served where a stalled request holds only a worker. PCI_HOT_RESET
+ * resolves group fds: closing a fetched one may be our own group file's
+ * release, so it NESTS too (device-reset.c). The numbers
  * vfio-pci has but we refuse are listed, so that logs and traces name
  * them; the last row serves the rest.
  */
@@ -972,10 +924,10 @@ const struct vfc_ioctl_desc vfc_device_ioctls[] = {
 	ROW(VFIO_DEVICE_RESET, "DEVICE_RESET", 0, 0, device_ioctl_reset_pm),
 	ROW(VFIO_DEVICE_FEATURE, "DEVICE_FEATURE", VFC_IOCTL_CALLER | VFC_IOCTL_NESTS, 2,
 	    device_ioctl_feature_pm),
-	ROW(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, "DEVICE_GET_PCI_HOT_RESET_INFO", VFC_IOCTL_PCI, 1,
-	    device_ioctl_hot_reset_info_pm),
-	ROW(VFIO_DEVICE_PCI_HOT_RESET, "DEVICE_PCI_HOT_RESET", VFC_IOCTL_CALLER | VFC_IOCTL_PCI, 1,
-	    device_ioctl_hot_reset_pm),
+	ROW(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, "DEVICE_GET_PCI_HOT_RESET_INFO", VFC_IOCTL_PCI, 2,
+	    vfc_device_ioctl_hot_reset_info_pm),
+	ROW(VFIO_DEVICE_PCI_HOT_RESET, "DEVICE_PCI_HOT_RESET",
+	    VFC_IOCTL_CALLER | VFC_IOCTL_NESTS | VFC_IOCTL_PCI, 2, vfc_device_ioctl_hot_reset_pm),
 	ROW(VFIO_DEVICE_QUERY_GFX_PLANE, "DEVICE_QUERY_GFX_PLANE", 0, 0,
 	    device_ioctl_unsupported_pm),
 	ROW(VFIO_DEVICE_GET_GFX_DMABUF, "DEVICE_GET_GFX_DMABUF", 0, 0,

@@ -165,6 +165,7 @@ int vfc_file_ioctl(struct vfc_file *f, struct vfc_ioctl *io)
 	struct vfc_device_file *df;
 
 	io->out_len = 0;
+	io->out_on_error = false;
 	io->desc = d;
 	switch (f->kind) {
 	case VFC_FILE_CONTAINER:

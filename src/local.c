@@ -107,10 +107,29 @@ static int local_caller_install_device(struct vfc_caller *caller, struct vfc_dev
 	return fd;
 }
 
+static int local_caller_get_group(struct vfc_caller *caller, int fd, struct vfc_group **ret)
+{
+	struct vfc_local *l = local_from_caller(caller);
+	struct local_file *f = local_get(l, fd);
+	struct vfc_group *g;
+
+	if (f) {
+		g = vfc_file_kind(f->file) == VFC_FILE_GROUP
+			    ? vfc_core_find_group(l->core, (unsigned int)vfc_file_group(f->file))
+			    : NULL;
+		if (!g)
+			return -EINVAL;
+		*ret = g;
+		return 0;
+	}
+	return fcntl(fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
+}
+
 static const struct vfc_caller_ops local_caller_ops = {
 	.get_container = local_caller_get_container,
 	.get_eventfd = local_caller_get_eventfd,
 	.install_device = local_caller_install_device,
+	.get_group = local_caller_get_group,
 };
 
 int vfc_local_new(struct vfc_core *core, struct vfc_local **ret)
@@ -247,7 +266,7 @@ long vfc_local_ioctl(struct vfc_local *l, int fd, unsigned int cmd, unsigned lon
 		io.out = out;
 		io.out_cap = io.need_out;
 	}
-	if (r >= 0 && io.out_len) {
+	if ((r >= 0 || io.out_on_error) && io.out_len) {
 		struct iovec local = { .iov_base = out, .iov_len = io.out_len };
 		struct iovec remote = { .iov_base = (void *)arg, .iov_len = io.out_len };
 

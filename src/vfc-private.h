@@ -16,6 +16,8 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
 
 #include "vfc-core.h"
 #include "vfc-file.h"
@@ -101,6 +103,39 @@ void vfc_group_put_open_locked(struct vfc_group *g);
 
 /* device.c */
 int vfc_device_open_file(struct vfc_device *dev, struct vfc_device_file **ret);
+/* vfio_check_feature(): 1 to go on, else the answer (0 for a probe). */
+int vfc_feature_check(uint32_t flags, size_t argsz, uint32_t ops, size_t minsz);
+/*
+ * The caller's memory behind a pointer in an argument, moved with
+ * process_vm_readv/writev: @n iovecs of the caller, @local the same total.
+ * Return: 0, or -EFAULT when any byte did not move (logged).
+ */
+int vfc_device_caller_rw(struct vfc_device *dev, struct vfc_ioctl *io, void *local, size_t len,
+			 const struct iovec *remote, unsigned long n, bool write);
+/* LOW_POWER_ENTRY, _WITH_WAKEUP and _EXIT through the pm ops. */
+int vfc_device_feature_low_power(struct vfc_device *dev, struct vfc_ioctl *io, uint32_t feature,
+				 uint32_t flags, size_t argsz);
+/* The kernel's LOG_MAX_RANGES: the ranges that fit in one page. */
+size_t vfc_log_max_ranges(void);
+
+/* The payload of a feature: @len bytes after the 8-byte header. */
+static inline int vfc_feature_need(struct vfc_ioctl *io, size_t len, size_t out)
+{
+	return vfc_ioctl_need(io, sizeof(struct vfio_device_feature) + len,
+			      out ? sizeof(struct vfio_device_feature) + out : 0);
+}
+
+static inline void *vfc_feature_data(const struct vfc_ioctl *io)
+{
+	return (uint8_t *)(uintptr_t)io->in + sizeof(struct vfio_device_feature);
+}
+
+/* device-feature.c: DEVICE_FEATURE for a device with the feature op */
+int vfc_device_feature_forward(struct vfc_device *dev, struct vfc_ioctl *io, uint32_t flags,
+			       size_t argsz);
+/* device-reset.c: the ioctls, for device.c's table */
+int vfc_device_ioctl_hot_reset_info(struct vfc_device *dev, struct vfc_ioctl *io);
+int vfc_device_ioctl_hot_reset(struct vfc_device *dev, struct vfc_ioctl *io);
 void vfc_device_free(struct vfc_device *dev);
 
 /* ioctl.c: fetch a NUL-terminated string of at most max bytes at the argument */

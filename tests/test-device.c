@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Device ioctls and region access, with a table of bad inputs each. */
+#include <stdio.h>
+#include <sys/mman.h>
+
 #include "test-util.h"
 
 struct dev_env {
@@ -430,6 +433,389 @@ static void test_device_dma(void **state)
 	assert_int_equal(vfc_device_dma_rw(dev, 0x100, buf, 1, false), -ENODEV);
 }
 
+/*
+ * A device whose driver answers hot reset and DEVICE_FEATURE itself (as
+ * the kernel backend's): what the core checks first, and what reaches it.
+ */
+static struct {
+	int info;			/* devices affected, or -errno */
+	unsigned int info_calls, reset_calls;
+	struct vfc_hot_reset_group groups[4];
+	unsigned int count;
+	int feature_ret;
+	unsigned int feature_calls;
+	uint32_t feature_flags;
+	uint8_t feature_data[64];
+	size_t feature_len;
+	struct vfio_device_feature_dma_logging_report reports[4];
+	unsigned int n_reports;
+	uint64_t start_ranges;		/* where START's ranges were given */
+	struct vfio_device_feature_dma_logging_range start_first;
+} fwd;
+
+static int fwd_hot_reset_info(void *priv, struct vfio_pci_dependent_device *devices,
+			      unsigned int max)
+{
+	(void)priv;
+	fwd.info_calls++;
+	if (fwd.info < 0)
+		return fwd.info;
+	for (unsigned int i = 0; i < (unsigned int)fwd.info && i < max; i++)
+		devices[i] = (struct vfio_pci_dependent_device){ .group_id = 5 + i, .bus = 1,
+								 .devfn = (uint8_t)i };
+	return fwd.info;
+}
+
+static int fwd_hot_reset(void *priv, const struct vfc_hot_reset_group *groups, unsigned int count)
+{
+	(void)priv;
+	fwd.reset_calls++;
+	fwd.count = count;
+	memcpy(fwd.groups, groups, VFC_MIN(count, 4u) * sizeof(*groups));
+	for (unsigned int i = 0; i < count; i++)
+		if (groups[i].err)
+			return groups[i].err;
+	return 0;
+}
+
+static int fwd_feature(void *priv, uint32_t flags, void *data, size_t len)
+{
+	(void)priv;
+	fwd.feature_calls++;
+	fwd.feature_flags = flags;
+	fwd.feature_len = len;
+	if (len && len <= sizeof(fwd.feature_data))
+		memcpy(fwd.feature_data, data, len);
+	if (fwd.feature_ret)
+		return fwd.feature_ret;
+	switch (flags & VFIO_DEVICE_FEATURE_MASK) {
+	case VFIO_DEVICE_FEATURE_MIGRATION:
+		((struct vfio_device_feature_migration *)data)->flags = VFIO_MIGRATION_STOP_COPY;
+		break;
+	case VFIO_DEVICE_FEATURE_DMA_LOGGING_START:
+		if (flags & VFIO_DEVICE_FEATURE_PROBE)
+			break;
+		if (!((struct vfio_device_feature_dma_logging_control *)data)->num_ranges)
+			return -EINVAL;
+		fwd.start_ranges = ((struct vfio_device_feature_dma_logging_control *)data)->ranges;
+		memcpy(&fwd.start_first, (void *)(uintptr_t)fwd.start_ranges, sizeof(fwd.start_first));
+		((struct vfio_device_feature_dma_logging_control *)data)->page_size = 8192;
+		break;
+	case VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT:
+		if (!(flags & VFIO_DEVICE_FEATURE_PROBE)) {
+			struct vfio_device_feature_dma_logging_report *r = data;
+			uint64_t *bm = (uint64_t *)(uintptr_t)r->bitmap;
+
+			if (!bm)
+				return -EINVAL;	/* as the kernel's checks before the bitmap */
+			if (fwd.n_reports < 4)
+				fwd.reports[fwd.n_reports++] = *r;
+			bm[0] |= 1u << 1;	/* the chunk's second page */
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+struct fwd_env {
+	struct vfc_core *core;
+	struct vfc_fake_iommu iommu;
+	struct vfc_fake_device dev[3];
+	struct vfc_device_ops ops;
+	struct vfc_local *l;
+	int c, g5, g6, g7, d;
+};
+
+static void fwd_open(struct fwd_env *e)
+{
+	struct vfc_group *g[3];
+
+	memset(&fwd, 0, sizeof(fwd));
+	fwd.info = 2;
+	e->ops = vfc_fake_device_ops;
+	e->ops.hot_reset_info = fwd_hot_reset_info;
+	e->ops.hot_reset = fwd_hot_reset;
+	e->ops.feature = fwd_feature;
+	assert_int_equal(vfc_core_new(&e->core), 0);
+	assert_int_equal(vfc_core_add_iommu_driver(e->core, &vfc_fake_iommu_ops, &e->iommu), 0);
+	for (int i = 0; i < 3; i++) {
+		char name[16];
+
+		vfc_fake_device_init(&e->dev[i], 0x1234, 0x11e8);
+		assert_int_equal(vfc_core_add_group(e->core, 5 + i, NULL, &g[i]), 0);
+		snprintf(name, sizeof(name), "0000:01:00.%d", i);
+		assert_int_equal(vfc_group_add_device(g[i], name, i < 2 ? &e->ops : &vfc_fake_device_ops,
+						      &e->dev[i], NULL), 0);
+	}
+	assert_int_equal(vfc_local_new(e->core, &e->l), 0);
+	e->c = vfc_local_open_container(e->l);
+	e->g5 = vfc_local_open_group(e->l, 5);
+	e->g6 = vfc_local_open_group(e->l, 6);
+	e->g7 = vfc_local_open_group(e->l, 7);
+	assert_int_equal(vfc_local_ioctl(e->l, e->g5, VFIO_GROUP_SET_CONTAINER, (unsigned long)&e->c), 0);
+	assert_int_equal(vfc_local_ioctl(e->l, e->c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
+	e->d = (int)vfc_local_ioctl(e->l, e->g5, VFIO_GROUP_GET_DEVICE_FD,
+				    (unsigned long)"0000:01:00.0");
+	assert_true(e->d >= 0);
+}
+
+static void fwd_close(struct fwd_env *e)
+{
+	vfc_local_close(e->l, e->d);
+	vfc_local_close(e->l, e->g5);
+	vfc_local_close(e->l, e->g6);
+	vfc_local_close(e->l, e->g7);
+	vfc_local_close(e->l, e->c);
+	vfc_local_free(e->l);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(e->dev[i].opens, e->dev[i].closes);
+		vfc_fake_device_fini(&e->dev[i]);
+	}
+	vfc_core_free(e->core);
+}
+
+#define FIOCTL(e, cmd, arg) vfc_local_ioctl((e)->l, (e)->d, (cmd), (unsigned long)(arg))
+
+static void test_hot_reset_forward(void **state)
+{
+	struct fwd_env e = { 0 };
+	struct {
+		struct vfio_pci_hot_reset_info h;
+		struct vfio_pci_dependent_device devs[3];
+	} hri;
+	struct { struct vfio_pci_hot_reset h; int32_t fds[3]; } hr;
+	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	(void)state;
+	fwd_open(&e);
+	/* INFO: too small an argsz fills count and fails with ENOSPC. */
+	memset(&hri, 0xaa, sizeof(hri));
+	hri.h.argsz = sizeof(hri.h) + sizeof(hri.devs[0]);
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hri), -ENOSPC);
+	assert_int_equal(hri.h.count, 2);
+	assert_int_equal(hri.h.flags, 0);
+	assert_int_equal(hri.h.argsz, sizeof(hri.h) + sizeof(hri.devs[0]));
+	assert_int_equal(hri.devs[0].group_id, 0xaaaaaaaa);	/* nothing past the header */
+	/* Room for both: the device's list. */
+	hri.h.argsz = sizeof(hri);
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hri), 0);
+	assert_int_equal(hri.h.count, 2);
+	assert_int_equal(hri.devs[0].group_id, 5);
+	assert_int_equal(hri.devs[1].group_id, 6);
+	assert_int_equal(hri.devs[1].devfn, 1);
+	assert_int_equal(hri.devs[2].group_id, 0xaaaaaaaa);
+	hri.h.argsz = 11;	/* the core's check first */
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hri), -EINVAL);
+	fwd.info = -ENODEV;
+	hri.h.argsz = sizeof(hri);
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hri), -ENODEV);
+	fwd.info = 2;
+
+	/* HOT_RESET: our groups reach the device in the caller's order. */
+	hr = (typeof(hr)){ .h = { .argsz = sizeof(hr), .count = 2 }, .fds = { e.g6, e.g5 } };
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_PCI_HOT_RESET, &hr), 0);
+	assert_int_equal(fwd.reset_calls, 1);
+	assert_int_equal(fwd.count, 2);
+	assert_int_equal(fwd.groups[0].err, 0);
+	assert_ptr_equal(fwd.groups[0].group, vfc_core_find_group(e.core, 6));
+	assert_ptr_equal(fwd.groups[1].group, vfc_core_find_group(e.core, 5));
+	/* The first bad fd decides, and what follows carries its error. */
+	static const struct { int which; int err; } bad[] = {
+		{ 0, -EBADF },	/* not open */
+		{ 1, -EINVAL },	/* a container */
+		{ 2, -EINVAL },	/* open, no group of ours */
+		{ 3, -EBADF },	/* negative */
+	};
+	for (unsigned int i = 0; i < VFC_ARRAY_SIZE(bad); i++) {
+		int32_t fd = bad[i].which == 0 ? 999 : bad[i].which == 1 ? e.c :
+			     bad[i].which == 2 ? devnull : -5;
+
+		hr = (typeof(hr)){ .h = { .argsz = sizeof(hr), .count = 2 }, .fds = { e.g5, fd } };
+		assert_int_equal(FIOCTL(&e, VFIO_DEVICE_PCI_HOT_RESET, &hr), bad[i].err);
+		assert_int_equal(fwd.groups[0].err, 0);
+		assert_int_equal(fwd.groups[1].err, bad[i].err);
+		assert_null(fwd.groups[1].group);
+	}
+	hr = (typeof(hr)){ .h = { .argsz = sizeof(hr), .count = 2 }, .fds = { 999, e.g5 } };
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_PCI_HOT_RESET, &hr), -EBADF);
+	assert_int_equal(fwd.groups[1].err, -EBADF);
+	/* Kernel order: argsz/flags/count 0, then ENODEV, then the count
+	 * against the devices affected; the fds are not read before. */
+	fwd.reset_calls = 0;
+	hr = (typeof(hr)){ .h = { .argsz = sizeof(hr), .count = 3 }, .fds = { e.g5, e.g6, e.g7 } };
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_PCI_HOT_RESET, &hr), -EINVAL);
+	assert_int_equal(vfc_local_last_rounds(e.l), 1);
+	hr.h.count = 0x40000000;	/* bounded by the devices, not by argsz */
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_PCI_HOT_RESET, &hr), -EINVAL);
+	fwd.info = -ENODEV;
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_PCI_HOT_RESET, &hr), -ENODEV);
+	hr.h.count = 0;
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_PCI_HOT_RESET, &hr), -EINVAL);
+	hr.h.count = 1;
+	hr.h.flags = 1;
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_PCI_HOT_RESET, &hr), -EINVAL);
+	assert_int_equal(fwd.reset_calls, 0);
+	/* The emulated device next door keeps its ENODEV. */
+	close(devnull);
+	fwd_close(&e);
+}
+
+static void test_feature_forward(void **state)
+{
+	const size_t hdr = sizeof(struct vfio_device_feature);
+	struct fwd_env e = { 0 };
+	union {
+		struct vfio_device_feature f;
+		uint8_t b[64];
+	} a;
+	struct vfio_device_feature_dma_logging_control control;
+	struct vfio_device_feature_dma_logging_report report;
+	struct vfio_device_feature_dma_logging_range ranges[2] = {
+		{ .iova = 0x100000, .length = 0x10000 }, { .iova = 0x200000, .length = 0x1000 },
+	};
+
+	(void)state;
+	fwd_open(&e);
+	/* PROBE: the driver's answer, header only. */
+	fwd.feature_ret = -ENOTTY;
+	a.f = (struct vfio_device_feature){ .argsz = 8, .flags = VFIO_DEVICE_FEATURE_PROBE |
+				VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE };
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), -ENOTTY);
+	assert_int_equal(fwd.feature_flags, a.f.flags);
+	assert_int_equal(fwd.feature_len, 0);
+	fwd.feature_ret = 0;
+	a.f.flags = VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET |
+		    VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT;
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), 0);
+	/* The core's header checks stay first. */
+	a.f.argsz = 7;
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), -EINVAL);
+
+	/* MIGRATION GET: forwarded, written back. */
+	memset(&a, 0, sizeof(a));
+	a.f = (struct vfio_device_feature){ .argsz = hdr + 8,
+				.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION };
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), 0);
+	assert_int_equal(((struct vfio_device_feature_migration *)a.f.data)->flags,
+			 VFIO_MIGRATION_STOP_COPY);
+	/* ... with the client's argsz, so the driver's size check answers. */
+	a.f.argsz = hdr + 4;
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), 0);
+	assert_int_equal(fwd.feature_len, 4);
+	/* MIG_DEVICE_STATE SET: the driver's probe, then EOPNOTSUPP (no data fd
+	 * can reach the caller); the driver's own ENOTTY when it has none. */
+	fwd.feature_calls = 0;
+	a.f = (struct vfio_device_feature){ .argsz = hdr + 8,
+				.flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE };
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), -EOPNOTSUPP);
+	assert_int_equal(fwd.feature_calls, 1);
+	assert_true(fwd.feature_flags & VFIO_DEVICE_FEATURE_PROBE);
+	a.f.argsz = hdr + 4;
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), -EINVAL);
+	fwd.feature_ret = -ENOTTY;
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), -ENOTTY);
+	/* A feature not known here: the driver's errno, or EOPNOTSUPP. */
+	a.f.flags = VFIO_DEVICE_FEATURE_SET | 0x777;
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), -ENOTTY);
+	fwd.feature_ret = 0;
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), -EOPNOTSUPP);
+
+	/* DMA_LOGGING_START: the ranges are copied in; the caller keeps its
+	 * own pointer, with the driver's page size. */
+	memset(&a, 0, sizeof(a));
+	control = (struct vfio_device_feature_dma_logging_control){
+		.page_size = 4096, .num_ranges = 2, .ranges = (uintptr_t)ranges };
+	a.f = (struct vfio_device_feature){ .argsz = hdr + sizeof(control),
+				.flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START };
+	memcpy(a.f.data, &control, sizeof(control));
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), 0);
+	{
+		struct vfio_device_feature_dma_logging_control got, back;
+
+		memcpy(&got, fwd.feature_data, sizeof(got));
+		memcpy(&back, a.f.data, sizeof(back));
+		assert_int_not_equal(got.ranges, (uintptr_t)ranges);
+		assert_int_equal(back.ranges, (uintptr_t)ranges);
+		assert_int_equal(back.page_size, 8192);
+	}
+	/* A second range the caller cannot read: the driver gets the first
+	 * one just before an inaccessible page, where it faults as the kernel
+	 * would have in the caller. */
+	{
+		const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		uint8_t *m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		assert_true(m != MAP_FAILED);
+		assert_int_equal(mprotect(m + page, page, PROT_NONE), 0);
+		memcpy(m + page - sizeof(ranges[0]), &ranges[1], sizeof(ranges[0]));
+		control.ranges = (uintptr_t)(m + page - sizeof(ranges[0]));
+		memcpy(a.f.data, &control, sizeof(control));
+		assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), 0);
+		assert_int_equal((fwd.start_ranges + sizeof(ranges[0])) % page, 0);
+		assert_int_equal(fwd.start_first.iova, ranges[1].iova);
+		munmap(m, 2 * page);
+	}
+	/* Counts the driver refuses before reading: no pointer of ours. */
+	control.num_ranges = 0;
+	memcpy(a.f.data, &control, sizeof(control));
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), -EINVAL);
+	assert_int_equal(fwd.feature_len, sizeof(control));
+	assert_int_equal(((struct vfio_device_feature_dma_logging_control *)fwd.feature_data)->ranges, 0);
+	/* DMA_LOGGING_STOP: as is. */
+	a.f = (struct vfio_device_feature){ .argsz = hdr,
+				.flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP };
+	assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), 0);
+	assert_int_equal(fwd.feature_len, 0);
+
+	/* DMA_LOGGING_REPORT: the driver writes a buffer of ours, ORed into
+	 * the caller's bitmap, in chunks of 2^23 pages. */
+	{
+		const uint64_t words = 128 * 1024 + 2;	/* two chunks */
+		uint64_t *bm = calloc(words, 8);
+
+		assert_non_null(bm);
+		bm[0] = 1u << 5;	/* other bits stay */
+		report = (struct vfio_device_feature_dma_logging_report){
+			.iova = 0x1000, .length = words * 64 * 4096 - 4096, .page_size = 4096,
+			.bitmap = (uintptr_t)bm };
+		memset(&a, 0, sizeof(a));
+		a.f = (struct vfio_device_feature){ .argsz = hdr + sizeof(report),
+				.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT };
+		memcpy(a.f.data, &report, sizeof(report));
+		fwd.n_reports = 0;
+		assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), 0);
+		assert_int_equal(fwd.n_reports, 2);
+		assert_int_equal(fwd.reports[0].iova, 0x1000);
+		assert_int_equal(fwd.reports[0].length, 128ull * 1024 * 64 * 4096);
+		assert_int_equal(fwd.reports[1].iova, 0x1000 + 128ull * 1024 * 64 * 4096);
+		assert_int_equal(fwd.reports[1].length, 2 * 64 * 4096 - 4096);
+		assert_int_equal(bm[0], (1u << 5) | (1u << 1));
+		assert_int_equal(bm[128 * 1024], 1u << 1);
+		assert_int_equal(bm[1], 0);
+		/* A bitmap the caller does not have: EFAULT before the driver. */
+		report.bitmap = 8;
+		memcpy(a.f.data, &report, sizeof(report));
+		fwd.n_reports = 0;
+		assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), -EFAULT);
+		assert_int_equal(fwd.n_reports, 0);
+		/* Past 256 MiB of bitmap: refused. */
+		report.length = 1ull << 50;
+		memcpy(a.f.data, &report, sizeof(report));
+		assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), -E2BIG);
+		/* A bad page size: the driver answers, with no bitmap of ours. */
+		report.page_size = 4095;
+		memcpy(a.f.data, &report, sizeof(report));
+		assert_int_equal(FIOCTL(&e, VFIO_DEVICE_FEATURE, &a), -EINVAL);
+		assert_int_equal(fwd.feature_len, sizeof(report));
+		assert_int_equal(((struct vfio_device_feature_dma_logging_report *)fwd.feature_data)->bitmap, 0);
+		free(bm);
+	}
+	fwd_close(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +826,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_set_irqs_eventfds, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_reset, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_hot_reset, fixture_setup, fixture_teardown),
+		cmocka_unit_test(test_hot_reset_forward),
+		cmocka_unit_test(test_feature_forward),
 		cmocka_unit_test_setup_teardown(test_feature_and_unknown, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_region_rw, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_device_dma, fixture_setup, fixture_teardown),

@@ -5,7 +5,8 @@
  * one): the core's SET_IRQS slots that did not resolve in the caller, as
  * the kernel is given them (issue 13, item 1), and the vaddr of a MAP_DMA
  * dry run, which must keep every answer the kernel gives before it pins
- * and never be pinnable itself (item 3).
+ * and never be pinnable itself (item 3), and PCI_HOT_RESET's groups as the
+ * kernel is given them (item 9).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -104,11 +106,88 @@ static void test_probe_vaddr(void **state)
 			 0x7f0000001000);
 }
 
+static bool same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* Our groups become the kernel's group fds; everything else fails alike. */
+static void test_hot_reset_fds(void **state)
+{
+	struct vfc_kernel k = { .not_eventfd = open("/dev/null", O_RDONLY | O_CLOEXEC) };
+	struct vfc_kgroup kg[2] = {
+		{ .k = &k, .id = 5, .fd = eventfd(0, EFD_CLOEXEC) },
+		{ .k = &k, .id = 6, .fd = eventfd(0, EFD_CLOEXEC) },
+	};
+	int ours[2], theirs;	/* stand-ins for struct vfc_group */
+	struct vfc_group *g5 = (struct vfc_group *)&ours[0], *g6 = (struct vfc_group *)&ours[1];
+	struct vfc_group *other = (struct vfc_group *)&theirs;
+	int32_t fds[5];
+
+	(void)state;
+	assert_true(k.not_eventfd >= 0 && kg[0].fd >= 0 && kg[1].fd >= 0);
+	pthread_mutex_init(&k.lock, NULL);
+	kg[0].group = g5;
+	kg[1].group = g6;
+	kg[0].next = &kg[1];
+	k.groups = &kg[0];
+
+	const struct vfc_hot_reset_group good[2] = { { g6, 0 }, { g5, 0 } };
+
+	assert_int_equal(vfc_kernel_hot_reset_fds(&k, good, 2, fds), 0);
+	assert_true(fds[0] >= 0 && fds[0] != kg[1].fd && same_file(fds[0], kg[1].fd));
+	assert_true(fds[1] >= 0 && fds[1] != kg[0].fd && same_file(fds[1], kg[0].fd));
+	assert_true(fcntl(fds[0], F_GETFD) & FD_CLOEXEC);
+	vfc_kernel_hot_reset_fds_close(&k, fds, 2);
+	errno = 0;
+	assert_int_equal(fcntl(fds[0], F_GETFD), -1);	/* the duplicates are gone */
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(fcntl(kg[1].fd, F_GETFD), FD_CLOEXEC);	/* ours stay */
+
+	/* Another backend's group and a fd that is no group: /dev/null
+	 * (EINVAL); a fd not open: a number never open (EBADF). */
+	const struct vfc_hot_reset_group bad[5] = {
+		{ g5, 0 }, { other, 0 }, { NULL, -EINVAL }, { NULL, -EBADF }, { NULL, -EMFILE },
+	};
+
+	assert_int_equal(vfc_kernel_hot_reset_fds(&k, bad, 5, fds), 0);
+	assert_true(same_file(fds[0], kg[0].fd));
+	assert_int_equal(fds[1], k.not_eventfd);
+	assert_int_equal(fds[2], k.not_eventfd);
+	assert_int_equal(fds[3], INT32_MAX);
+	assert_int_equal(fds[4], k.not_eventfd);
+	vfc_kernel_hot_reset_fds_close(&k, fds, 5);
+	assert_int_equal(fcntl(k.not_eventfd, F_GETFD), FD_CLOEXEC);
+
+	/* The first error is one the kernel cannot give: it is returned, for
+	 * where the kernel says EINVAL. */
+	const struct vfc_hot_reset_group emfile[2] = { { NULL, -EMFILE }, { NULL, -EBADF } };
+
+	assert_int_equal(vfc_kernel_hot_reset_fds(&k, emfile, 2, fds), -EMFILE);
+	assert_int_equal(fds[0], k.not_eventfd);
+	assert_int_equal(fds[1], INT32_MAX);
+	vfc_kernel_hot_reset_fds_close(&k, fds, 2);
+	const struct vfc_hot_reset_group ebadf[2] = { { NULL, -EBADF }, { NULL, -EMFILE } };
+
+	assert_int_equal(vfc_kernel_hot_reset_fds(&k, ebadf, 2, fds), 0);
+	vfc_kernel_hot_reset_fds_close(&k, fds, 2);
+	assert_int_equal(vfc_kernel_hot_reset_fds(&k, NULL, 0, fds), 0);
+
+	close(kg[0].fd);
+	close(kg[1].fd);
+	close(k.not_eventfd);
+	pthread_mutex_destroy(&k.lock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_irq_fds),
 		cmocka_unit_test(test_probe_vaddr),
+		cmocka_unit_test(test_hot_reset_fds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

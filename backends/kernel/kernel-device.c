@@ -11,6 +11,7 @@
  */
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -315,6 +316,135 @@ static int kdev_pm_exit(void *priv)
 	return kdev_feature_set(priv, VFIO_DEVICE_FEATURE_LOW_POWER_EXIT, NULL, 0);
 }
 
+/*
+ * DEVICE_FEATURE as the driver answers it: the core hands PROBEs and the
+ * features it forwards, with any pointer inside already one of ours.
+ */
+static int kdev_feature(void *priv, uint32_t flags, void *data, size_t len)
+{
+	struct vfc_kdevice *d = priv;
+	_cleanup_free_ struct vfio_device_feature *f = NULL;
+	int fd = kdev_fd(d), r;
+
+	if (fd < 0)
+		return fd;
+	if (len > 4096)
+		return -EINVAL;
+	f = calloc(1, sizeof(*f) + len);
+	if (!f)
+		return -ENOMEM;
+	f->argsz = (uint32_t)(sizeof(*f) + len);
+	f->flags = flags;
+	if (len)
+		memcpy(f->data, data, len);
+	r = ioctl(fd, VFIO_DEVICE_FEATURE, f) < 0 ? -errno : 0;
+	if (len)
+		memcpy(data, f->data, len);
+	return r;
+}
+
+/* The kernel's GET_PCI_HOT_RESET_INFO, with room for @max devices. */
+static int kdev_hot_reset_info(void *priv, struct vfio_pci_dependent_device *devices,
+			       unsigned int max)
+{
+	struct vfc_kdevice *d = priv;
+	_cleanup_free_ struct vfio_pci_hot_reset_info *info = NULL;
+	size_t size = sizeof(*info) + (size_t)max * sizeof(*devices);
+	int fd = kdev_fd(d);
+
+	if (fd < 0)
+		return fd;
+	info = calloc(1, size);
+	if (!info)
+		return -ENOMEM;
+	info->argsz = (uint32_t)size;
+	if (ioctl(fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info) < 0)
+		return errno == ENOSPC ? (int)VFC_MIN(info->count, (uint32_t)INT32_MAX) : -errno;
+	if (info->count > max)
+		return -EIO;
+	if (info->count)
+		memcpy(devices, info->devices, info->count * sizeof(*devices));
+	return (int)info->count;
+}
+
+/**
+ * vfc_kernel_hot_reset_fds() - PCI_HOT_RESET's groups as the kernel is
+ * given them.
+ * @k: the backend.
+ * @groups: @count entries resolved by the core.
+ * @count: the number of entries.
+ * @fds: @count slots to fill: a duplicate of the kernel group fd that this
+ *       backend holds for each of its groups (owned by the caller, closed
+ *       with vfc_kernel_hot_reset_fds_close() whether or not this fails);
+ *       for a fd the caller did not have open, a number never open
+ *       (the kernel: EBADF); for any other entry, /dev/null (EINVAL).
+ *
+ * Return: 0, the errno of the first entry the kernel cannot give itself
+ * (say -EMFILE; the caller answers it where the kernel says EINVAL), or
+ * -errno of a dup (every slot is then filled anyway).
+ */
+int vfc_kernel_hot_reset_fds(struct vfc_kernel *k, const struct vfc_hot_reset_group *groups,
+			     unsigned int count, int32_t *fds)
+{
+	int first = 0, r = 0;
+
+	pthread_mutex_lock(&k->lock);	/* kg->fd changes under it */
+	for (unsigned int i = 0; i < count; i++) {
+		struct vfc_kgroup *kg = NULL;
+		int err = groups[i].err;
+
+		if (!err) {
+			for (kg = k->groups; kg; kg = kg->next)
+				if (kg->group == groups[i].group)
+					break;
+			if (!kg)
+				err = -EINVAL;	/* another backend's group */
+		}
+		if (err && !first)
+			first = err;
+		fds[i] = err == -EBADF ? INT32_MAX : -1;
+		if (kg) {
+			fds[i] = fcntl(kg->fd, F_DUPFD_CLOEXEC, 0);
+			if (fds[i] < 0 && !r)
+				r = -errno;
+		}
+		if (fds[i] < 0)
+			fds[i] = err == -EBADF ? INT32_MAX : k->not_eventfd;
+	}
+	pthread_mutex_unlock(&k->lock);
+	if (r)
+		return r;
+	return first == -EBADF || first == -EINVAL ? 0 : first;
+}
+
+/* Close what vfc_kernel_hot_reset_fds() duplicated. */
+void vfc_kernel_hot_reset_fds_close(struct vfc_kernel *k, int32_t *fds, unsigned int count)
+{
+	for (unsigned int i = 0; i < count; i++)
+		if (fds[i] >= 0 && fds[i] != INT32_MAX && fds[i] != k->not_eventfd)
+			close(fds[i]);	/* the kernel's group files: a local close */
+}
+
+static int kdev_hot_reset(void *priv, const struct vfc_hot_reset_group *groups, unsigned int count)
+{
+	struct vfc_kdevice *d = priv;
+	struct vfc_kernel *k = d->kg->k;
+	_cleanup_free_ struct vfio_pci_hot_reset *hr = NULL;
+	int fd = kdev_fd(d), other, r;
+
+	if (fd < 0)
+		return fd;
+	hr = calloc(1, sizeof(*hr) + (size_t)count * sizeof(int32_t));
+	if (!hr)
+		return -ENOMEM;
+	hr->argsz = (uint32_t)(sizeof(*hr) + (size_t)count * sizeof(int32_t));
+	hr->count = count;
+	other = vfc_kernel_hot_reset_fds(k, groups, count, hr->group_fds);
+	r = ioctl(fd, VFIO_DEVICE_PCI_HOT_RESET, hr) < 0 ? -errno : 0;
+	vfc_kernel_hot_reset_fds_close(k, hr->group_fds, count);
+	return r == -EINVAL && other ? other : r;
+}
+
 const struct vfc_device_ops vfc_kernel_device_ops = {
 	.open_device = kdev_open,
 	.close_device = kdev_close,
@@ -329,4 +459,7 @@ const struct vfc_device_ops vfc_kernel_device_ops = {
 	.ioeventfd = kdev_ioeventfd,
 	.pm_entry = kdev_pm_entry,
 	.pm_exit = kdev_pm_exit,
+	.hot_reset_info = kdev_hot_reset_info,
+	.hot_reset = kdev_hot_reset,
+	.feature = kdev_feature,
 };

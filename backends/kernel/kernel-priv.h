@@ -51,6 +51,11 @@ extern const struct vfc_device_ops vfc_kernel_device_ops;
 /* kernel-device.c: the core's SET_IRQS slots as the kernel is given them. */
 int vfc_kernel_irq_fds(int32_t *fds, unsigned int count, int not_eventfd);
 
+/* kernel-device.c: PCI_HOT_RESET's groups as the kernel is given them. */
+int vfc_kernel_hot_reset_fds(struct vfc_kernel *k, const struct vfc_hot_reset_group *groups,
+			     unsigned int count, int32_t *fds);
+void vfc_kernel_hot_reset_fds_close(struct vfc_kernel *k, int32_t *fds, unsigned int count);
+
 /* kernel-iommu.c: the vaddr of a MAP_DMA dry run, which the kernel cannot pin. */
 uint64_t vfc_kernel_probe_vaddr(uint64_t vaddr, uint64_t size);
 

@@ -318,6 +318,31 @@ static void probe_device_misc(struct e2e *t)
 	struct vfio_pci_hot_reset hrst = { .argsz = sizeof(hrst), .count = 0 };
 	r = e2e_ioctl(t->device, VFIO_DEVICE_PCI_HOT_RESET, &hrst);
 	e2e_out("probe.hot_reset", "count=0 %s", RC(r));
+	/* Room for four devices; then resets naming our group, an eventfd,
+	 * and a closed fd (the kernel backend resolves and forwards them). */
+	struct {
+		struct vfio_pci_hot_reset_info h;
+		struct vfio_pci_dependent_device d[4];
+	} hr4 = { .h = { .argsz = sizeof(hr4) } };
+	r = e2e_ioctl(t->device, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hr4);
+	e2e_out("probe.hot_reset_info", "argsz_in=%zu %s flags=0x%x count=%u", sizeof(hr4), RC(r),
+		hr4.h.flags, hr4.h.count);
+	int hefd = e2e_eventfd();
+	const struct {
+		const char *name;
+		int32_t fd;
+	} hfds[] = { { "group", t->group }, { "eventfd", hefd }, { "closed_fd", 1000 } };
+	for (size_t i = 0; i < E2E_ELEMENTSOF(hfds); i++) {
+		struct {
+			struct vfio_pci_hot_reset h;
+			int32_t fd;
+		} h1 = { .h = { .argsz = sizeof(h1), .count = 1 }, .fd = hfds[i].fd };
+
+		r = e2e_ioctl(t->device, VFIO_DEVICE_PCI_HOT_RESET, &h1);
+		e2e_out("probe.hot_reset", "count=1 fd=%s %s", hfds[i].name, RC(r));
+	}
+	if (hefd >= 0)
+		close(hefd);
 
 	/* DEVICE_FEATURE probes. */
 	static const struct {
@@ -360,6 +385,14 @@ static void probe_device_misc(struct e2e *t)
 	fb.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET | 3;
 	r = e2e_ioctl(t->device, VFIO_DEVICE_FEATURE, &fb);
 	e2e_out("probe.device_feature", "feature=get_and_set %s", RC(r));
+	struct {
+		struct vfio_device_feature h;
+		struct vfio_device_feature_mig_state s;
+	} mig = { .h = { .argsz = sizeof(mig),
+			 .flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE },
+		  .s = { .device_state = VFIO_DEVICE_STATE_STOP } };
+	r = e2e_ioctl(t->device, VFIO_DEVICE_FEATURE, &mig);
+	e2e_out("probe.device_feature", "feature=MIG_DEVICE_STATE set %s", RC(r));
 
 	/* IOEVENTFD: a 4-byte write of 0x55 to the liveness register. */
 	int efd = e2e_eventfd();
