@@ -342,6 +342,15 @@ int vfc_config_parse_line(struct vfc_config *cfg, char *line, const char *where)
 		cfg->dma_entry_limit = v;
 		return 0;
 	}
+	if (!strcmp(words[0], "worker-idle-ms")) {
+		if (parse_uint(words[1], 86400000, 10, &v) < 0 || v == 0) {
+			vfc_err("%s: worker-idle-ms \"%s\" is not a number in 1..86400000", where,
+				words[1]);
+			return -EINVAL;
+		}
+		cfg->worker_idle_ms = (unsigned int)v;
+		return 0;
+	}
 	vfc_err("%s: unknown statement \"%s\"", where, words[0]);
 	return -EINVAL;
 }
@@ -382,6 +391,8 @@ int vfc_config_finish(struct vfc_config *cfg)
 		return -ENOMEM;
 	if (!cfg->dma_entry_limit)
 		cfg->dma_entry_limit = 65535;
+	if (!cfg->worker_idle_ms)
+		cfg->worker_idle_ms = 30000;
 	for (unsigned int i = 0; i < cfg->n_groups; i++) {
 		bool used = false;
 

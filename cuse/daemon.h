@@ -46,6 +46,7 @@ struct vfc_config {
 	struct vfc_cfg_group *groups;
 	unsigned int n_groups;
 	unsigned long dma_entry_limit;
+	unsigned int worker_idle_ms;	/* a worker idle this long exits; default 30 s */
 	char *user;		/* drop to this user after start-up, or NULL */
 	uid_t user_uid;
 	gid_t user_gid;

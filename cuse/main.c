@@ -6,6 +6,7 @@
  */
 #include <getopt.h>
 #include <grp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -144,6 +145,11 @@ int main(int argc, char **argv)
 	struct vfc_config cfg = { 0 };
 	sigset_t mask;
 	int r, sfd;
+
+	/* One malloc arena for every thread: malloc_trim() after a load then
+	 * gives back what the workers freed too (a thread arena keeps its free
+	 * top). The daemon's threads seldom allocate at once. */
+	mallopt(M_ARENA_MAX, 1);
 
 	signal(SIGPIPE, SIG_IGN);
 	r = parse_args(argc, argv, &cfg);

@@ -63,6 +63,7 @@ static void test_good(void **state)
 			      "device 0000:07:00.0 group=27 model=fake backend=fake\n"
 			      "group 26 owner=0 gid=0 mode=0660\n"
 			      "dma-entry-limit 100\n"
+			      "worker-idle-ms 1500\n"
 			      "user nobody\n",
 			      log, sizeof(log)), 0);
 	assert_string_equal(cfg.prefix, "vfio-cuse");
@@ -77,6 +78,7 @@ static void test_good(void **state)
 	assert_int_equal(cfg.groups[0].mode, 0660);
 	assert_int_equal(cfg.groups[1].mode, 0600);	/* the kernel's default */
 	assert_int_equal(cfg.dma_entry_limit, 100);
+	assert_int_equal(cfg.worker_idle_ms, 1500);
 	assert_string_equal(cfg.user, "nobody");
 	assert_int_equal(cfg.user_uid, getpwnam("nobody")->pw_uid);
 	assert_int_equal(cfg.user_gid, getpwnam("nobody")->pw_gid);
@@ -88,6 +90,7 @@ static void test_good(void **state)
 	assert_int_equal(vfc_config_finish(&cfg), 0);
 	assert_string_equal(cfg.prefix, "vfio");
 	assert_int_equal(cfg.dma_entry_limit, 65535);
+	assert_int_equal(cfg.worker_idle_ms, 30000);
 	assert_null(cfg.user);	/* no drop unless asked */
 	vfc_config_clear(&cfg);
 }
@@ -115,6 +118,8 @@ static void test_errors_name_their_line(void **state)
 		{ "prefix a b\n", ":1:", "takes one value" },
 		{ "rundir relative\n", ":1:", "must be absolute" },
 		{ "dma-entry-limit 0\n", ":1:", "dma-entry-limit" },
+		{ "worker-idle-ms 0\n", ":1:", "worker-idle-ms" },
+		{ "worker-idle-ms 86400001\n", ":1:", "worker-idle-ms" },
 		{ "prefix p\nuser no-such-user-here\n", ":2:", "user: no user \"no-such-user-here\"" },
 		{ "user root\n", ":1:", "user \"root\" is root" },
 		{ "user nobody nobody\n", ":1:", "\"user\" takes one value" },

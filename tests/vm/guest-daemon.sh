@@ -5,11 +5,12 @@
 # Tests: flow compare perms death hostile mmap qemu taken bench, then the kernel
 # backend's: kflow kcompare kprivate kmmap kdeath kviable, unprivileged daemons:
 # user kuser, the emulated NVMe under QEMU's userspace driver: nvme nvbench,
-# and the CUSE path against its floor and the kernel: side (default: all).
+# the CUSE path against its floor and the kernel: side, and the daemon's
+# threads and memory after a load: load (default: all).
 set -u
 B=$1 R=$2 S=$3
 shift 3
-TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench kflow kcompare kprivate kmmap kqtest kdeath kviable kbench user kuser nvme nvbench side}
+TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench kflow kcompare kprivate kmmap kqtest kdeath kviable kbench user kuser nvme nvbench side load}
 CUSED=$B/cuse/vfio-cused
 RUN=$B/client/vfio-cuse-run
 CLIENT=$B/tests/vm/client/vfio-e2e-client
@@ -639,6 +640,84 @@ nv_io() { # NAME NSID qemu-io-ARGS...
 	fi
 	tail -5 "$R/$name.txt"
 	return 1
+}
+
+# The worker pool and the memory go back after a load (issue 8, item 3): a
+# daemon of its own whose idle workers exit after 1 s; the load is 4 uids x
+# 8 threads probing DEVICE_FEATURE (served by the workers), then 20,000
+# containers opened and closed. Its threads and RSS idle after one small
+# run, at the load's peak, and once the pool is idle and the daemon has
+# trimmed (2 s quiet) after it, waiting up to 10 s. The threads must be
+# back to the baseline; the RSS is reported.
+LDPREFIX=vfio-ld
+LDRUN=/tmp/run-ld
+status_of() { # PID FIELD
+	awk -v f="$2:" '$1 == f { print $2 }' /proc/$1/status
+}
+test_load() {
+	conf=/tmp/load.conf
+	printf 'prefix %s\nrundir %s\nworker-idle-ms 1000\ndevice 0000:06:0d.0 group=27 model=edu\n' \
+		$LDPREFIX $LDRUN >$conf
+	"$CUSED" --config $conf 2>"$R/load-daemon.log" &
+	ldpid=$!
+	if ! wait_node /dev/$LDPREFIX/27; then
+		bad "load: the daemon did not come up"
+		cat "$R/load-daemon.log"
+		return
+	fi
+	ld() { # SECONDS NPROC NTHREADS NCONTAINERS
+		VFIO_CUSE_RUNDIR=$LDRUN timeout 300 "$RUN" --dev-prefix $LDPREFIX -- \
+			"$B/tests/vm/client/vfio-load" /dev/vfio 27 0000:06:0d.0 "$@"
+	}
+	# The baseline: after one small run (a client's first use), idle.
+	ld 1 1 1 100 >"$R/load-warm.txt" 2>&1
+	sleep 4
+	rss0=$(status_of $ldpid VmRSS) thr0=$(status_of $ldpid Threads)
+	anon0=$(status_of $ldpid RssAnon) file0=$(status_of $ldpid RssFile)
+	# The most threads and RSS seen while the load runs.
+	rm -f /tmp/load.done /tmp/load.peak
+	(
+		thr=0 rss=0
+		while [ ! -e /tmp/load.done ]; do
+			t=$(status_of $ldpid Threads) m=$(status_of $ldpid VmRSS)
+			[ "${t:-0}" -gt $thr ] && thr=$t
+			[ "${m:-0}" -gt $rss ] && rss=$m
+			echo "$thr $rss" >/tmp/load.peak
+			sleep 0.2
+		done
+	) &
+	sampler=$!
+	ld 4 4 8 20000 >"$R/load.txt" 2>&1
+	rc=$?
+	touch /tmp/load.done
+	wait $sampler
+	rm -f /tmp/load.done
+	read -r thr1 rss1 </tmp/load.peak
+	# Idle workers leave after 1 s, the trim follows 2 s of quiet: wait
+	# up to 10 s for both.
+	for i in $(seq 20); do
+		sleep 0.5
+		rss2=$(status_of $ldpid VmRSS) thr2=$(status_of $ldpid Threads)
+		[ "$thr2" -le "$thr0" ] && [ "$rss2" -le $((rss0 + rss0 / 10)) ] && break
+	done
+	anon2=$(status_of $ldpid RssAnon) file2=$(status_of $ldpid RssFile)
+	kill $ldpid
+	wait $ldpid
+	line="baseline $thr0 threads, RSS ${rss0} kB (anon $anon0, file $file0); during the load at most $thr1 threads and ${rss1} kB; after it $thr2 threads, RSS ${rss2} kB (anon $anon2, file $file2)"
+	echo "load: $line" >"$R/load-measured.txt"
+	if [ $rc -ne 0 ] || ! grep -q '^done$' "$R/load.txt"; then
+		bad "load: the load failed"
+		cat "$R/load.txt"
+	elif [ "$thr1" -le "$thr0" ]; then
+		bad "load: the pool did not grow, so nothing was measured: $line"
+	elif [ "$thr2" -le "$thr0" ]; then
+		# Checked: the threads. The RSS is measured, not checked: it
+		# came back to within 6% in some runs and stayed 4 MB up in
+		# others (issue 8's closing note).
+		ok "load: the worker threads are gone again; measured: $line"
+	else
+		bad "load: the worker threads did not go: $line"
+	fi
 }
 
 test_nvme() {
