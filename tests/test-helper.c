@@ -273,18 +273,25 @@ static void test_helper_ops(void **state)
 	vfc_priv_helper_free(p);
 }
 
+/* The direct table needs pidfd_open, which valgrind 3.19 lacks: skip there. */
+static void skip_without_pidfd(void)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+
+	if (pidfd < 0 && errno == ENOSYS) {
+		print_message("no pidfd_open here (valgrind 3.19 lacks it): "
+			      "skipping the direct table\n");
+		skip();
+	}
+	close(pidfd);
+}
+
 static void test_direct_ops(void **state)
 {
 	struct vfc_priv *p = vfc_priv_direct();
 	struct child client;
-	int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 
-	if (pidfd < 0 && errno == ENOSYS) {
-		printf("no pidfd_open here (valgrind 3.19 lacks it): skipping the direct table\n");
-		skip();
-	}
-	close(pidfd);
-
+	skip_without_pidfd();
 	child_start(&client, true);
 	assert_int_equal(p->ops->get_client_fd(p, client.pid, client.pid, client.memfd, 0), -EPERM);
 	child_stop(&client);
@@ -348,13 +355,7 @@ static void check_swapping_client(struct vfc_priv *p, bool observe)
 
 static void test_swapping_client_direct(void **state)
 {
-	int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-
-	if (pidfd < 0 && errno == ENOSYS) {
-		print_message("no pidfd_open here (valgrind 3.19 lacks it): skipping\n");
-		skip();
-	}
-	close(pidfd);
+	skip_without_pidfd();
 	vfc_priv_direct_set_major(TEST_MAJOR);
 	check_swapping_client(vfc_priv_direct(), true);
 	vfc_priv_direct_set_major(0);
@@ -481,13 +482,7 @@ static int stall_teardown(void **state)
 
 static void test_stalling_fs_direct(void **state)
 {
-	int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-
-	if (pidfd < 0 && errno == ENOSYS) {
-		print_message("no pidfd_open here (valgrind 3.19 lacks it): skipping\n");
-		skip();
-	}
-	close(pidfd);
+	skip_without_pidfd();
 	vfc_priv_direct_set_major(TEST_MAJOR);
 	check_stalling_fs(vfc_priv_direct(), true);
 	vfc_priv_direct_set_major(0);
