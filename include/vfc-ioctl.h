@@ -48,6 +48,8 @@ struct vfc_ioctl_desc;
  * @caller: the transport's view of the calling process (fd resolution).
  * @desc: the ioctl's row of its kind's table (vfc-file.h), set by
  *        vfc_file_ioctl() for the handler's logs.
+ * @injected: set by vfc_file_ioctl() when a fault rule (vfc-fault.h)
+ *            failed this call instead of its handler; the trace marks it.
  */
 struct vfc_ioctl {
 	unsigned int cmd;
@@ -62,6 +64,7 @@ struct vfc_ioctl {
 	size_t need_out;
 	struct vfc_caller *caller;
 	const struct vfc_ioctl_desc *desc;
+	bool injected;
 };
 
 /**
