@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vfio-cused's private shared header: configuration, CUSE nodes, the
+ * vfio-cused's private shared header: CUSE nodes, the
  * per-open file objects, and the pieces main.c wires together. Only cuse/
- * includes <cuse_lowlevel.h>.
+ * includes <cuse_lowlevel.h>. The configuration is config.h, which has no
+ * libfuse in it.
  */
 #pragma once
 
@@ -14,55 +15,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "config.h"
 #include "vfc-core.h"
 #include "vfc-file.h"
 #include "vfc-priv.h"
 
-#define VFC_MAX_NODES 512
 #define VFC_MAX_WORKERS 64
-
-/* Configuration (config.c) */
-
-struct vfc_cfg_device {
-	char *name;		/* e.g. 0000:06:0d.0 */
-	unsigned int group;
-	char *backend;		/* "emu" or "fake" */
-	char *model;		/* "edu", "pcitest", ... */
-	char *options;		/* model options, may be NULL */
-};
-
-struct vfc_cfg_group {
-	unsigned int id;
-	uid_t uid;
-	gid_t gid;
-	mode_t mode;
-};
-
-struct vfc_config {
-	char *prefix;		/* node prefix under /dev, default "vfio" */
-	char *rundir;		/* default /run/vfio-cuse */
-	struct vfc_cfg_device *devices;
-	unsigned int n_devices;
-	struct vfc_cfg_group *groups;
-	unsigned int n_groups;
-	unsigned long dma_entry_limit;
-	unsigned int worker_idle_ms;	/* a worker idle this long exits; default 30 s */
-	char *user;		/* drop to this user after start-up, or NULL */
-	uid_t user_uid;
-	gid_t user_gid;
-};
-
-/**
- * vfc_config_parse_line() - one line of the configuration language.
- * @cfg: where it goes.
- * @line: the text (modified).
- * @where: "FILE:N" for messages.
- * Return: 0, -EINVAL (logged with @where and the problem), -ENOMEM.
- */
-int vfc_config_parse_line(struct vfc_config *cfg, char *line, const char *where);
-int vfc_config_load(struct vfc_config *cfg, const char *path);
-int vfc_config_finish(struct vfc_config *cfg);
-void vfc_config_clear(struct vfc_config *cfg);
 
 /* Nodes and files (nodes.c, files.c) */
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "daemon.h"
+#include "config.h"
 #include "vfc-log.h"
 
 static int parse(struct vfc_config *cfg, const char *text)

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
+#include "config.h"
 #include "vfc-log.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
