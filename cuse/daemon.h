@@ -11,6 +11,7 @@
 #include <fuse_lowlevel.h>
 #include <cuse_lowlevel.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -46,18 +47,35 @@ struct vfc_node {
 	bool gone;
 };
 
+struct vfc_emu_iommu_config;
+struct vfc_emu_pci;
+struct vfc_fake_device;
+struct vfc_kernel;
+
+/* What the backends made (backends.c); vfc_backends_teardown() frees it. */
+struct vfc_backend_state {
+	struct vfc_emu_iommu_config *emu_iommu_cfg;	/* the software IOMMU's */
+	struct vfc_emu_pci **emu_devices;
+	unsigned int n_emu_devices;
+	struct vfc_fake_device **fake_devices;
+	unsigned int n_fake_devices;
+	struct vfc_kernel *kernel;		/* made with its first device */
+};
+
 struct vfc_daemon {
 	struct vfc_core *core;
 	struct vfc_config *cfg;
 	/* privileged operations: vfc_priv_direct(), or the helper's once
 	 * the daemon runs as cfg->user */
 	struct vfc_priv *priv;
+	struct vfc_backend_state backends;
 	struct vfc_node nodes[VFC_MAX_NODES];
 	unsigned int n_nodes;
 	unsigned int major;
 	dev_t container_dev, device_dev;
 	pthread_mutex_t files_lock;	/* vfc_node.open_file, token_files */
 	struct vfc_cuse_file *token_files;	/* files with a channel token */
+	_Atomic unsigned int open_files;	/* opened and not yet released */
 	/* the channel (channel.c) */
 	int channel_fd, channel_stop;
 	char channel_path[108];
@@ -168,6 +186,19 @@ int vfc_sysfs_view_write(struct vfc_daemon *d);
 void vfc_sysfs_view_remove(struct vfc_daemon *d);
 
 /* Backends (backends.c) */
+
+/**
+ * vfc_backends_setup() - register the IOMMU drivers, make the groups of
+ * emulated devices, and add every configured device, each by the backend
+ * its line names.
+ * Return: 0; -EINVAL (logged: an unknown backend or model, a group mixing
+ * real and emulated devices), or the backend's -errno. What was made stays
+ * for vfc_backends_teardown().
+ */
 int vfc_backends_setup(struct vfc_daemon *d);
-/** vfc_backends_teardown() - free the devices; only once no file is open. */
+/**
+ * vfc_backends_teardown() - stop the backends' threads and free what they
+ * made; only once no file is open, and before vfc_core_free(). Safe after
+ * a failed or partial setup, and twice.
+ */
 void vfc_backends_teardown(struct vfc_daemon *d);

@@ -74,8 +74,10 @@ static void op_open(fuse_req_t req, struct fuse_file_info *fi)
 		node->open_file = f;
 		pthread_mutex_unlock(&d->files_lock);
 	}
+	atomic_fetch_add(&d->open_files, 1);
 	if (fuse_reply_open(req, fi) < 0) {
 		/* The caller is gone: no release will come. */
+		atomic_fetch_sub(&d->open_files, 1);
 		group_file_forget(f);
 		vfc_file_release(f->file);
 		pthread_mutex_destroy(&f->lock);
@@ -91,6 +93,7 @@ static void op_release(fuse_req_t req, struct fuse_file_info *fi)
 	vfc_channel_forget(f->node->daemon, f);
 	vfc_file_release(f->file);
 	pthread_mutex_destroy(&f->lock);
+	atomic_fetch_sub(&f->node->daemon->open_files, 1);
 	free(f);
 	fuse_reply_err(req, 0);
 }

@@ -5,6 +5,7 @@
  * privilege drop, the loop, and shutdown.
  */
 #include <getopt.h>
+#include <stdatomic.h>
 #include <grp.h>
 #include <malloc.h>
 #include <signal.h>
@@ -139,6 +140,30 @@ static int drop_privileges(const struct vfc_config *cfg)
 	return 0;
 }
 
+/*
+ * Everything start-up made, in the reverse order. Backends and the core go
+ * only when no client holds a file: a file still open (its client outlived
+ * the nodes) keeps core objects that nothing may free under it, and the
+ * process's exit takes them.
+ */
+static void daemon_free(struct vfc_daemon *d)
+{
+	unsigned int open_files;
+
+	vfc_channel_stop(d);
+	vfc_nodes_destroy(d);
+	open_files = atomic_load(&d->open_files);
+	if (!open_files) {
+		vfc_backends_teardown(d);
+		d->core = vfc_core_free(d->core);
+	} else {
+		vfc_notice("vfio-cused: %u file(s) still open: the core is left to the exit",
+			   open_files);
+	}
+	if (d->priv != vfc_priv_direct())
+		d->priv = vfc_priv_helper_free(d->priv);
+}
+
 int main(int argc, char **argv)
 {
 	static struct vfc_daemon d;
@@ -194,9 +219,9 @@ int main(int argc, char **argv)
 		r = drop_privileges(&cfg);
 	if (r < 0) {
 		vfc_err("vfio-cused: start-up failed: %s", strerror(-r));
-		vfc_nodes_destroy(&d);
-		if (d.priv != vfc_priv_direct())
-			vfc_priv_helper_free(d.priv);
+		daemon_free(&d);
+		close(sfd);
+		vfc_config_clear(&cfg);
 		return 1;
 	}
 	vfc_notice("vfio-cused: serving /dev/%s/vfio and %u group(s)", cfg.prefix, cfg.n_groups);
@@ -206,13 +231,9 @@ int main(int argc, char **argv)
 
 	vfc_sd_notify("STOPPING=1");
 	vfc_notice("vfio-cused: stopping");
-	vfc_channel_stop(&d);
-	vfc_nodes_destroy(&d);
-	if (d.priv != vfc_priv_direct())
-		d.priv = vfc_priv_helper_free(d.priv);
+	/* Clients that still hold files lose them with the nodes. */
+	daemon_free(&d);
 	vfc_sysfs_view_remove(&d);
-	/* Clients that still hold files lose them with the nodes; their core
-	 * objects go with the process. */
 	close(sfd);
 	vfc_config_clear(&cfg);
 	return r < 0 ? 1 : 0;
