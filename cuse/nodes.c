@@ -119,6 +119,7 @@ static int node_start(struct vfc_daemon *d, struct vfc_node *n, unsigned int maj
 		return r;
 	}
 	n->se = cuse_lowlevel_new(&args, &ci, &vfc_cuse_ops, n);
+	fuse_opt_free_args(&args);	/* libfuse parsed them into a copy of its own */
 	if (!n->se) {
 		close(fd);
 		vfc_err("node %s: cuse_lowlevel_new failed", n->devname);
