@@ -8,6 +8,7 @@
  * is root's, but the parser must still never crash, leak or overrun.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
