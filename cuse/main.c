@@ -15,6 +15,7 @@
 
 #include "daemon.h"
 #include "helper-client.h"
+#include "vfc-fault.h"
 #include "vfc-log.h"
 #include "vfc-macro.h"
 
@@ -153,8 +154,10 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	r = parse_args(argc, argv, &cfg);
-	if (r < 0)
+	if (r < 0) {
+		vfc_fault_clear();
 		return 2;
+	}
 	if (!cfg.n_devices)
 		vfc_warn("vfio-cused: no device configured: only /dev/%s/vfio will exist", cfg.prefix);
 
@@ -195,6 +198,7 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		vfc_err("vfio-cused: start-up failed: %s", strerror(-r));
 		vfc_nodes_destroy(&d);
+		vfc_fault_clear();
 		if (d.priv != vfc_priv_direct())
 			vfc_priv_helper_free(d.priv);
 		return 1;
@@ -208,6 +212,7 @@ int main(int argc, char **argv)
 	vfc_notice("vfio-cused: stopping");
 	vfc_channel_stop(&d);
 	vfc_nodes_destroy(&d);
+	vfc_fault_clear();	/* delayed interrupts go out now */
 	if (d.priv != vfc_priv_direct())
 		d.priv = vfc_priv_helper_free(d.priv);
 	vfc_sysfs_view_remove(&d);
