@@ -283,7 +283,7 @@ static bool valid_prefix(const char *p)
 /* fault RULE: the words again one space apart, to the rule table at once. */
 static int parse_fault(char **words, int n, const char *where)
 {
-	char rule[512], msg[160];
+	char rule[512] = "", msg[160];
 	size_t pos = 0;
 	int r;
 
