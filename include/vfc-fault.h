@@ -69,8 +69,9 @@ static inline bool vfc_fault_any(void)
 int vfc_fault_ioctl_match(int kind, unsigned int cmd, int group, const char *device);
 
 /**
- * vfc_fault_group_nonviable() - whether a "nonviable" rule holds @group,
- * for the group ioctl @what that consults it (logged and traced when true).
+ * vfc_fault_group_nonviable() - whether a "nonviable" rule holds @group.
+ * @what: the ioctl that asks and what it does then ("GROUP_SET_CONTAINER:
+ *        EPERM"), for the log line and the trace event written when true.
  */
 bool vfc_fault_group_nonviable(unsigned int group, const char *what);
 

@@ -860,8 +860,9 @@ bool vfc_fault_group_nonviable(unsigned int group, const char *what)
 	pthread_mutex_unlock(&rules_lock);
 	if (!id)
 		return false;
-	vfc_trace_event("fault", "rule=%d action=nonviable group=%u ioctl=%s", id, group, what);
-	vfc_info("fault rule %d: group %u is not viable: %s refused", id, group, what);
+	vfc_trace_event("fault", "rule=%d action=nonviable group=%u effect=\"%s\"", id, group,
+			what);
+	vfc_info("fault rule %d: group %u is not viable: %s", id, group, what);
 	return true;
 }
 

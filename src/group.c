@@ -95,7 +95,7 @@ static int group_ioctl_get_status(struct vfc_group *g, struct vfc_ioctl *io)
 		status.flags = VFIO_GROUP_FLAGS_VIABLE;
 	pthread_mutex_unlock(&g->core->lock);
 	/* A "nonviable" rule: another driver claimed the group's DMA (docs/harness.md). */
-	if (vfc_fault_group_nonviable(g->id, "GROUP_GET_STATUS")) {
+	if (vfc_fault_group_nonviable(g->id, "GROUP_GET_STATUS: VIABLE cleared")) {
 		status.flags &= ~VFIO_GROUP_FLAGS_VIABLE;
 		io->injected = true;
 	}
@@ -132,7 +132,7 @@ static int group_ioctl_set_container(struct vfc_group *g, struct vfc_ioctl *io)
 	} else if (resolved < 0) {
 		vfc_info("group %u: SET_CONTAINER: fd %d is not a VFIO container", g->id, fd);
 		r = -EBADFD;
-	} else if (vfc_fault_group_nonviable(g->id, "GROUP_SET_CONTAINER")) {
+	} else if (vfc_fault_group_nonviable(g->id, "GROUP_SET_CONTAINER: EPERM")) {
 		/* iommu_group_claim_dma_owner() of a group another driver owns */
 		io->injected = true;
 		r = -EPERM;
@@ -212,7 +212,7 @@ static int group_ioctl_get_device_fd(struct vfc_group *g, struct vfc_ioctl *io)
 		has_container = g->container;
 		pthread_mutex_unlock(&g->core->lock);
 		/* Without a container the open fails with EINVAL first, as ever. */
-		if (has_container && vfc_fault_group_nonviable(g->id, "GROUP_GET_DEVICE_FD")) {
+		if (has_container && vfc_fault_group_nonviable(g->id, "GROUP_GET_DEVICE_FD: EPERM")) {
 			io->injected = true;
 			return -EPERM;
 		}
