@@ -540,6 +540,66 @@ static void test_irq(void **state)
 	close(msi);
 }
 
+/*
+ * pcitest, run without the core (as tests/test-emu-pcitest.c): the device
+ * has no name, so rules without device= reach it. A DMA fault sets the
+ * failed bit and the invalid-address bit of the side that faulted.
+ */
+#define PT_COMMAND 0x04
+#define PT_STATUS 0x08
+#define PT_SIZE 0x1c
+#define PT_IRQ_TYPE 0x24
+#define PT_IRQ_NUMBER 0x28
+
+static uint32_t pt_run(struct vfc_emu_pci *pci, int efd, uint32_t cmd, uint32_t src,
+		       uint32_t dst)
+{
+	vfc_t_bar_write(pci, 0, 0x0c, 4, src);
+	vfc_t_bar_write(pci, 0, 0x10, 4, 0);
+	vfc_t_bar_write(pci, 0, 0x14, 4, dst);
+	vfc_t_bar_write(pci, 0, 0x18, 4, 0);
+	vfc_t_bar_write(pci, 0, PT_SIZE, 4, 0x100);
+	vfc_t_bar_write(pci, 0, PT_IRQ_TYPE, 4, 2);
+	vfc_t_bar_write(pci, 0, PT_IRQ_NUMBER, 4, 1);
+	vfc_t_bar_write(pci, 0, PT_COMMAND, 4, cmd);
+	assert_int_equal(vfc_t_efd_wait(efd), 1);
+	return (uint32_t)vfc_t_bar_read(pci, 0, PT_STATUS, 4);
+}
+
+static void test_pcitest_dma(void **state)
+{
+	enum { COPY = 0x20, READ = 0x08, COPY_OK = 0x10, COPY_FAIL = 0x20, READ_FAIL = 0x02,
+	       IRQ = 0x40, SRC_BAD = 0x80, DST_BAD = 0x100 };
+	struct vfc_emu_pci *pci;
+	struct vfc_t_mem mem;
+	int32_t efd = vfc_t_efd();
+
+	assert_int_equal(vfc_emu_pci_create("pcitest", NULL, &pci), 0);
+	vfc_t_mem_init(&mem, 1u << 20);
+	vfc_emu_pci_set_dma(pci, vfc_t_mem_dma, &mem);
+	vfc_t_open(pci);
+	vfc_t_cfg_write(pci, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	assert_int_equal(vfc_t_set_irqs(pci, VFIO_IRQ_SET_DATA_EVENTFD |
+					VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_PCI_MSIX_IRQ_INDEX, 0, 1,
+					&efd), 0);
+
+	assert_int_equal(pt_run(pci, efd, COPY, 0x1000, 0x2000), COPY_OK | IRQ);
+	add("dma dir=write nth=1");
+	assert_int_equal(pt_run(pci, efd, COPY, 0x1000, 0x2000), COPY_FAIL | DST_BAD | IRQ);
+	assert_int_equal(pt_run(pci, efd, COPY, 0x1000, 0x2000), COPY_OK | IRQ);
+	vfc_fault_clear();
+	add("dma dir=read iova=0x3000-0x3001");
+	assert_int_equal(pt_run(pci, efd, READ, 0x3000, 0), READ_FAIL | SRC_BAD | IRQ);
+	assert_int_equal(pt_run(pci, efd, COPY, 0x2f01, 0x5000), COPY_FAIL | SRC_BAD | IRQ);
+	assert_int_equal(pt_run(pci, efd, COPY, 0x2e00, 0x5000), COPY_OK | IRQ);
+	vfc_fault_clear();
+
+	vfc_t_close(pci);
+	vfc_emu_pci_free(pci);
+	vfc_t_mem_fini(&mem);
+	close(efd);
+}
+
 /* Thread safety: rules come and go while calls match (run under TSan/helgrind). */
 static void *churn(void *arg)
 {
@@ -582,6 +642,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_raise, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dma_fault, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irq, setup, teardown),
+		cmocka_unit_test(test_pcitest_dma),
 	};
 
 	vfc_log_set_max_level(LOG_WARNING);
