@@ -27,7 +27,10 @@ int vfc_fault_add(const char *rule, char *err, size_t err_len);
  */
 int vfc_fault_remove(int id);
 
-/** vfc_fault_clear() - remove every rule. */
+/**
+ * vfc_fault_clear() - remove every rule. Interrupts that delay rules hold
+ * back are delivered now, and their timer thread is joined (call it at exit).
+ */
 void vfc_fault_clear(void);
 
 /**

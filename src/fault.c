@@ -688,9 +688,11 @@ static int delay_queue(int fd, unsigned int ms)
 /* Stop the thread; pending interrupts are delivered now, not lost. */
 static void delay_flush(void)
 {
+	static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
 	bool join;
 
 	pthread_once(&delay_once, delay_init);
+	pthread_mutex_lock(&flush_lock);	/* one joiner at a time */
 	pthread_mutex_lock(&delay_lock);
 	join = delay_running;
 	delay_stop = true;
@@ -706,6 +708,7 @@ static void delay_flush(void)
 	ndelayed = 0;
 	delay_running = false;
 	pthread_mutex_unlock(&delay_lock);
+	pthread_mutex_unlock(&flush_lock);
 }
 
 
@@ -726,7 +729,7 @@ int vfc_fault_add(const char *text, char *err, size_t err_len)
 		return e;
 	}
 	pthread_mutex_lock(&rules_lock);
-	if (nrules == MAX_RULES) {
+	if (nrules == MAX_RULES && r->act != ACT_RAISE) {
 		pthread_mutex_unlock(&rules_lock);
 		free(r);
 		perr(err, err_len, "too many rules (at most %d)", MAX_RULES);
