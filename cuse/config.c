@@ -10,6 +10,8 @@
  *                                     group is the kernel's
  *   group N [owner=USER|UID] [gid=GROUP|GID] [mode=0660]
  *   user vfio-cuse                    run as this user once the nodes exist
+ *   fault RULE                        a fault injection rule (docs/harness.md);
+ *                                     repeatable, added as the line is read
  *
  * '#' starts a comment. The command line's --device takes the same words
  * as a device line, comma-separated; so model options are separated by ':'
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "vfc-fault.h"
 #include "vfc-log.h"
 #include "vfc-macro.h"
 
@@ -280,6 +283,30 @@ static bool valid_prefix(const char *p)
 	return true;
 }
 
+/* fault RULE: the words again one space apart, to the rule table at once. */
+static int parse_fault(char **words, int n, const char *where)
+{
+	char rule[512] = "", msg[160];
+	size_t pos = 0;
+	int r;
+
+	for (int i = 0; i < n; i++) {
+		int k = snprintf(rule + pos, sizeof(rule) - pos, "%s%s", i ? " " : "", words[i]);
+
+		if (k < 0 || (size_t)k >= sizeof(rule) - pos) {
+			vfc_err("%s: fault: rule too long", where);
+			return -EINVAL;
+		}
+		pos += (size_t)k;
+	}
+	r = vfc_fault_add(rule, msg, sizeof(msg));
+	if (r < 0) {
+		vfc_err("%s: fault: %s", where, msg);
+		return r == -ENOMEM ? r : -EINVAL;
+	}
+	return 0;
+}
+
 int vfc_config_parse_line(struct vfc_config *cfg, char *line, const char *where)
 {
 	char *words[32], *save = NULL, *w, *hash;
@@ -302,6 +329,8 @@ int vfc_config_parse_line(struct vfc_config *cfg, char *line, const char *where)
 		return parse_device(cfg, words + 1, n - 1, where);
 	if (!strcmp(words[0], "group"))
 		return parse_group(cfg, words + 1, n - 1, where);
+	if (!strcmp(words[0], "fault"))
+		return parse_fault(words + 1, n - 1, where);
 	if (n != 2) {
 		vfc_err("%s: \"%s\" takes one value", where, words[0]);
 		return -EINVAL;

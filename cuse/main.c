@@ -16,6 +16,7 @@
 
 #include "daemon.h"
 #include "helper-client.h"
+#include "vfc-fault.h"
 #include "vfc-log.h"
 #include "vfc-macro.h"
 
@@ -178,8 +179,10 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	r = parse_args(argc, argv, &cfg);
-	if (r < 0)
+	if (r < 0) {
+		vfc_fault_clear();
 		return 2;
+	}
 	if (!cfg.n_devices)
 		vfc_warn("vfio-cused: no device configured: only /dev/%s/vfio will exist", cfg.prefix);
 
@@ -220,6 +223,7 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		vfc_err("vfio-cused: start-up failed: %s", strerror(-r));
 		daemon_free(&d);
+		vfc_fault_clear();
 		close(sfd);
 		vfc_config_clear(&cfg);
 		return 1;
@@ -233,6 +237,7 @@ int main(int argc, char **argv)
 	vfc_notice("vfio-cused: stopping");
 	/* Clients that still hold files lose them with the nodes. */
 	daemon_free(&d);
+	vfc_fault_clear();	/* delayed interrupts go out now */
 	vfc_sysfs_view_remove(&d);
 	close(sfd);
 	vfc_config_clear(&cfg);

@@ -52,6 +52,12 @@ long vfc_local_ioctl(struct vfc_local *l, int fd, unsigned int cmd, unsigned lon
 /** vfc_local_last_rounds() - retries the last vfc_local_ioctl() needed. */
 unsigned int vfc_local_last_rounds(const struct vfc_local *l);
 
+/**
+ * vfc_local_last_injected() - whether a fault rule failed the last
+ * vfc_local_ioctl() (struct vfc_ioctl's @injected).
+ */
+bool vfc_local_last_injected(const struct vfc_local *l);
+
 /** vfc_local_close() - close a pretend fd. Return: 0 or -EBADF. */
 int vfc_local_close(struct vfc_local *l, int fd);
 

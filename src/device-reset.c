@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vfc-fault.h"
 #include "vfc-log.h"
 #include "vfc-private.h"
 
@@ -149,6 +150,13 @@ int vfc_device_ioctl_hot_reset(struct vfc_device *dev, struct vfc_ioctl *io)
 	if (!groups)
 		return -ENOMEM;
 	hot_reset_resolve(dev, io, (const uint8_t *)io->in + minsz, groups, hdr.count);
+	if (vfc_fault_any()) {
+		r = vfc_fault_reset(dev->name, (int)dev->group->id, "DEVICE_PCI_HOT_RESET");
+		if (r) {
+			io->injected = true;
+			return r;
+		}
+	}
 	r = dev->ops->hot_reset(dev->priv, groups, hdr.count);
 	if (r < 0)
 		vfc_info("device \"%s\": PCI_HOT_RESET with %u groups: %s", dev->name, hdr.count,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/uio.h>
 
+#include "vfc-fault.h"
 #include "vfc-log.h"
 #include "vfc-private.h"
 
@@ -373,6 +374,14 @@ static int device_ioctl_reset(struct vfc_device *dev, struct vfc_ioctl *io)
 	if (!dev->ops->reset || !(dev->info.flags & VFIO_DEVICE_FLAGS_RESET)) {
 		vfc_info("device \"%s\": RESET: not supported", dev->name);
 		return -EINVAL;
+	}
+	if (vfc_fault_any()) {
+		int r = vfc_fault_reset(dev->name, (int)dev->group->id, "DEVICE_RESET");
+
+		if (r) {
+			io->injected = true;
+			return r;
+		}
 	}
 	return dev->ops->reset(dev->priv);
 }

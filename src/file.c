@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "vfc-fault.h"
 #include "vfc-log.h"
 #include "vfc-macro.h"
 #include "vfc-private.h"
@@ -159,6 +160,26 @@ bool vfc_file_is_bound(struct vfc_file *f)
 	return f->kind == VFC_FILE_DEVICE && file_device(f);
 }
 
+/* The ioctl fault rules' view of a call: kind, number, group, device. */
+static int file_fault(struct vfc_file *f, const struct vfc_ioctl_desc *d)
+{
+	struct vfc_device_file *df;
+
+	switch (f->kind) {
+	case VFC_FILE_GROUP:
+		return vfc_fault_ioctl_match(f->kind, d->cmd,
+					     (int)vfc_group_file_group(f->group)->id, NULL);
+	case VFC_FILE_DEVICE:
+		df = file_device(f);
+		if (!df)
+			return 0;
+		return vfc_fault_ioctl_match(f->kind, d->cmd, (int)df->dev->group->id,
+					     df->dev->name);
+	default:
+		return vfc_fault_ioctl_match(f->kind, d->cmd, -1, NULL);
+	}
+}
+
 int vfc_file_ioctl(struct vfc_file *f, struct vfc_ioctl *io)
 {
 	const struct vfc_ioctl_desc *d = vfc_ioctl_desc(f->kind, io->cmd);
@@ -167,6 +188,17 @@ int vfc_file_ioctl(struct vfc_file *f, struct vfc_ioctl *io)
 	io->out_len = 0;
 	io->out_on_error = false;
 	io->desc = d;
+	io->injected = false;
+	/* Fault rules count a call once: on its first round, which carries
+	 * no bytes yet (VFIO ioctls are _IO); retries carry some. */
+	if (vfc_fault_any() && !io->in_len && !io->out_cap && d->cmd) {
+		int r = file_fault(f, d);
+
+		if (r) {
+			io->injected = true;
+			return r;
+		}
+	}
 	switch (f->kind) {
 	case VFC_FILE_CONTAINER:
 		return d->fn.container(f->container, io);

@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "vfc-fault.h"
 #include "vfc-log.h"
 #include "vfc-private.h"
 
@@ -93,6 +94,11 @@ static int group_ioctl_get_status(struct vfc_group *g, struct vfc_ioctl *io)
 	else if (g->viable)
 		status.flags = VFIO_GROUP_FLAGS_VIABLE;
 	pthread_mutex_unlock(&g->core->lock);
+	/* A "nonviable" rule: another driver claimed the group's DMA (docs/harness.md). */
+	if (vfc_fault_group_nonviable(g->id, "GROUP_GET_STATUS: VIABLE cleared")) {
+		status.flags &= ~VFIO_GROUP_FLAGS_VIABLE;
+		io->injected = true;
+	}
 	vfc_ioctl_reply(io, &status, minsz);
 	return 0;
 }
@@ -126,6 +132,10 @@ static int group_ioctl_set_container(struct vfc_group *g, struct vfc_ioctl *io)
 	} else if (resolved < 0) {
 		vfc_info("group %u: SET_CONTAINER: fd %d is not a VFIO container", g->id, fd);
 		r = -EBADFD;
+	} else if (vfc_fault_group_nonviable(g->id, "GROUP_SET_CONTAINER: EPERM")) {
+		/* iommu_group_claim_dma_owner() of a group another driver owns */
+		io->injected = true;
+		r = -EPERM;
 	} else {
 		r = vfc_container_attach_group_locked(c, g);
 	}
@@ -194,6 +204,18 @@ static int group_ioctl_get_device_fd(struct vfc_group *g, struct vfc_ioctl *io)
 		vfc_info("group %u: GET_DEVICE_FD: \"%.64s\": %s", g->id, name,
 			 r == -ENODEV ? "no such device in the group" : strerror(-r));
 		return r;
+	}
+	if (vfc_fault_any()) {
+		bool has_container;
+
+		pthread_mutex_lock(&g->core->lock);
+		has_container = g->container;
+		pthread_mutex_unlock(&g->core->lock);
+		/* Without a container the open fails with EINVAL first, as ever. */
+		if (has_container && vfc_fault_group_nonviable(g->id, "GROUP_GET_DEVICE_FD: EPERM")) {
+			io->injected = true;
+			return -EPERM;
+		}
 	}
 	r = vfc_device_open_file(d, &df);
 	if (r < 0)

@@ -25,6 +25,7 @@ struct vfc_local {
 	struct vfc_caller caller;
 	struct local_file *files[VFC_LOCAL_MAX_FILES];
 	unsigned int last_rounds;
+	bool last_injected;
 };
 
 static struct vfc_local *local_from_caller(struct vfc_caller *c)
@@ -237,8 +238,10 @@ long vfc_local_ioctl(struct vfc_local *l, int fd, unsigned int cmd, unsigned lon
 		return -EBADF;
 	d = vfc_ioctl_desc(vfc_file_kind(f->file), cmd);
 	l->last_rounds = 0;
+	l->last_injected = false;
 	for (;;) {
 		r = vfc_file_ioctl(f->file, &io);
+		l->last_injected = io.injected;
 		if (r != VFC_IOCTL_RETRY)
 			break;
 		/* A handler must ask for more each round, within bounds, and
@@ -279,6 +282,11 @@ long vfc_local_ioctl(struct vfc_local *l, int fd, unsigned int cmd, unsigned lon
 unsigned int vfc_local_last_rounds(const struct vfc_local *l)
 {
 	return l->last_rounds;
+}
+
+bool vfc_local_last_injected(const struct vfc_local *l)
+{
+	return l->last_injected;
 }
 
 static ssize_t local_rw(struct vfc_local *l, int fd, void *buf, size_t len, uint64_t off,

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "vfc-fault.h"
 #include "vfc-log.h"
 
 static int parse(struct vfc_config *cfg, const char *text)
@@ -123,6 +124,9 @@ static void test_errors_name_their_line(void **state)
 		{ "prefix p\nuser no-such-user-here\n", ":2:", "user: no user \"no-such-user-here\"" },
 		{ "user root\n", ":1:", "user \"root\" is root" },
 		{ "user nobody nobody\n", ":1:", "\"user\" takes one value" },
+		{ "fault\n", ":1:", "fault: empty rule" },
+		{ "\nfault ioctl MAP_DMA nth=3\n", ":2:", "fault: ioctl: errno= is required" },
+		{ "fault melt device=x\n", ":1:", "unknown action \"melt\"" },
 	};
 	char log[4096];
 
@@ -135,6 +139,22 @@ static void test_errors_name_their_line(void **state)
 				 cases[i].where, cases[i].what);
 		vfc_config_clear(&cfg);
 	}
+}
+
+/* fault RULE, repeatable: each line adds a rule to the table as it is read. */
+static void test_fault(void **state)
+{
+	struct vfc_config cfg = { 0 };
+	char log[4096], list[512];
+
+	assert_int_equal(load(&cfg, "device 0000:06:0d.0 group=1 model=edu\n"
+				    "fault ioctl MAP_DMA nth=3 errno=ENOMEM   # the third map\n"
+				    "fault  irq drop  index=msi every=2\n", log, sizeof(log)), 0);
+	vfc_fault_list(list, sizeof(list));
+	assert_non_null(strstr(list, ": ioctl MAP_DMA nth=3 errno=ENOMEM (matched 0"));
+	assert_non_null(strstr(list, ": irq drop index=msi every=2 (matched 0"));
+	vfc_config_clear(&cfg);
+	vfc_fault_clear();
 }
 
 static void test_finish_checks(void **state)
@@ -163,6 +183,7 @@ int main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_errors_name_their_line),
 		cmocka_unit_test(test_finish_checks),
+		cmocka_unit_test(test_fault),
 	};
 	vfc_log_set_max_level(LOG_INFO);
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -6,12 +6,12 @@
 # backend's: kflow kcompare kprivate kmmap kdeath kviable, unprivileged daemons:
 # user kuser, the emulated NVMe under QEMU's userspace driver: nvme nvbench,
 # the CUSE path against its floor and the kernel: side, and the daemon's
-# threads and memory after a load: load, and the daemon's exit under
-# valgrind: vgexit (default: all).
+# threads and memory after a load: load, the daemon's exit under
+# valgrind: vgexit, fault rules from a config: fault (default: all).
 set -u
 B=$1 R=$2 S=$3
 shift 3
-TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench kflow kcompare kprivate kmmap kqtest kdeath kviable kbench user kuser nvme nvbench side load vgexit}
+TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench kflow kcompare kprivate kmmap kqtest kdeath kviable kbench user kuser nvme nvbench side load vgexit fault}
 CUSED=$B/cuse/vfio-cused
 RUN=$B/client/vfio-cuse-run
 CLIENT=$B/tests/vm/client/vfio-e2e-client
@@ -1034,6 +1034,76 @@ test_vgexit() {
 			"$R/vgexit-valgrind.txt" | head -40
 		tail -3 "$R/vgexit-daemon.log"
 	fi
+}
+
+# Fault rules from a config file (docs/harness.md): a daemon of its own, a
+# client that prints every result, and exactly the injected errors in it:
+# the 3rd MAP_DMA (ENOMEM), the 1st reset (EIO), the 1st DMA read of RAM
+# (edu's buffer reads zeros), a non-viable group (no VIABLE, EPERM). The
+# daemon logs one line per injection.
+test_fault() {
+	conf=/tmp/fault.conf
+	cat >$conf <<-EOF2
+	prefix vfio-fault
+	rundir /run/vfio-fault
+	device 0000:06:14.0 group=40 model=edu
+	device 0000:06:15.0 group=41 model=edu
+	fault ioctl MAP_DMA nth=3 errno=ENOMEM
+	fault reset errno=EIO device=0000:06:14.0 nth=1
+	fault dma device=0000:06:14.0 dir=read nth=1   # edu reads RAM page by page
+	fault nonviable group=41
+	EOF2
+	"$CUSED" --config $conf 2>"$R/fault-daemon.log" &
+	fpid=$!
+	if ! wait_node /dev/vfio-fault/41; then
+		bad "fault: the daemon did not come up"
+		cat "$R/fault-daemon.log"
+		return
+	fi
+	VFIO_CUSE_RUNDIR=/run/vfio-fault timeout 60 "$RUN" --dev-prefix vfio-fault -- \
+		"$B/tests/vm/client/vfio-fault" /dev/vfio 40 0000:06:14.0 41 \
+		>"$R/fault.txt" 2>"$R/fault.err"
+	cat >"$R/fault-expected.txt" <<-EOF2
+	map 1: rc=0
+	map 2: rc=0
+	map 3: rc=-1 errno=ENOMEM
+	map 4: rc=0
+	map 5: rc=0
+	reset 1: rc=-1 errno=EIO
+	reset 2: rc=0
+	dma 1: zeros
+	dma 2: data
+	nonviable status: rc=0
+	nonviable flags: 0x0
+	nonviable set_container: rc=-1 errno=EPERM
+	done
+	EOF2
+	if diff -u "$R/fault-expected.txt" "$R/fault.txt" >"$R/fault.diff"; then
+		ok "fault: the client sees exactly the injected errors"
+	else
+		bad "fault: the client's results differ (fault.diff)"
+		head -20 "$R/fault.diff"
+		tail -3 "$R/fault.err"
+	fi
+	kill $fpid
+	wait $fpid
+	rc=$?
+	missing=
+	for line in 'fault rule 1: IOMMU_MAP_DMA call 3 failed with ENOMEM' \
+		'fault rule 2: device "0000:06:14.0": DEVICE_RESET 1 failed with EIO' \
+		'fault rule 3: device "0000:06:14.0": DMA read of 4096 bytes at IOVA 0x100000 faulted' \
+		'fault rule 4: group 41 is not viable: GROUP_GET_STATUS: VIABLE cleared' \
+		'fault rule 4: group 41 is not viable: GROUP_SET_CONTAINER: EPERM'; do
+		grep -qF "$line" "$R/fault-daemon.log" || missing="$missing [$line]"
+	done
+	n=$(grep -c 'fault rule [0-9]*: ' "$R/fault-daemon.log")
+	if [ -z "$missing" ] && [ "$n" -eq 5 ]; then
+		ok "fault: the daemon logged each of the 5 injections, and no other"
+	else
+		bad "fault: daemon log: $n injection lines, missing:$missing"
+		grep 'fault rule' "$R/fault-daemon.log" | head -10
+	fi
+	[ $rc -eq 0 ] && ok "fault: the daemon exits cleanly" || bad "fault: daemon exit $rc"
 }
 
 id -u $USER_OK >/dev/null 2>&1 || true

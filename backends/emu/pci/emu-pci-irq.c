@@ -26,6 +26,7 @@
 #include <linux/pci_regs.h>
 
 #include "emu-pci-priv.h"
+#include "vfc-fault.h"
 #include "vfc-macro.h"
 
 /**
@@ -46,6 +47,19 @@ void vfc_emu_pci_signal(int fd)
 		return;
 	if (write(fd, &one, sizeof(one)) != sizeof(one))
 		return; /* nothing to do: the kernel's signal cannot fail either */
+}
+
+/*
+ * A device interrupt on its way to the client's eventfd (lock held): "irq"
+ * fault rules may drop or delay it. Loopback triggers and ERR/REQ do not
+ * come here: they are no interrupt of the device's.
+ */
+static void deliver(struct vfc_emu_pci *pci, unsigned int index, unsigned int vector, int fd)
+{
+	if (fd >= 0 && vfc_fault_any() &&
+	    vfc_fault_irq(pci->core_dev ? vfc_device_name(pci->core_dev) : NULL, index, vector, fd))
+		return;
+	vfc_emu_pci_signal(fd);
 }
 
 /*
@@ -163,7 +177,7 @@ static int intx_trigger(const struct vfc_emu_pci *pci)
 static void send_intx_eventfd(struct vfc_emu_pci *pci)
 {
 	if (is_intx(pci) && !pci->virq_disabled)
-		vfc_emu_pci_signal(intx_trigger(pci));
+		deliver(pci, VFIO_PCI_INTX_IRQ_INDEX, 0, intx_trigger(pci));
 }
 
 /*
@@ -400,7 +414,7 @@ static void msi_host_masks(struct vfc_emu_pci *pci)
 static void msi_deliver(struct vfc_emu_pci *pci, unsigned int v)
 {
 	if (vector_has_trigger(pci, VFIO_PCI_MSI_IRQ_INDEX, v))
-		vfc_emu_pci_signal(pci->ctx[v]);
+		deliver(pci, VFIO_PCI_MSI_IRQ_INDEX, v, pci->ctx[v]);
 }
 
 bool vfc_emu_pci_msi_enabled(struct vfc_emu_pci *pci)
@@ -472,7 +486,7 @@ void vfc_emu_pci_msix_notify(struct vfc_emu_pci *pci, unsigned int vector)
 	if (!vfc_emu_pci_msix_enabled(pci) || vector >= pci->model->msix_vectors)
 		return;
 	if (vector_has_trigger(pci, VFIO_PCI_MSIX_IRQ_INDEX, vector))
-		vfc_emu_pci_signal(pci->ctx[vector]);
+		deliver(pci, VFIO_PCI_MSIX_IRQ_INDEX, vector, pci->ctx[vector]);
 	else
 		pci->msix_pba[vector / 64] |= 1ull << (vector % 64);
 }

@@ -20,6 +20,7 @@
 #include <linux/pci_regs.h>
 
 #include "emu-pci-priv.h"
+#include "vfc-fault.h"
 #include "vfc-log.h"
 #include "vfc-macro.h"
 
@@ -296,6 +297,7 @@ struct vfc_emu_pci *vfc_emu_pci_free(struct vfc_emu_pci *pci)
 {
 	if (!pci)
 		return NULL;
+	vfc_fault_unregister_device(pci);
 	vfc_emu_pci_thread_stop(pci);
 	vfc_emu_pci_ioeventfds_free(pci);
 	vfc_emu_pci_pm_close(pci);
@@ -419,6 +421,9 @@ int vfc_emu_pci_dma(struct vfc_emu_pci *pci, uint64_t addr, void *buf, size_t le
 
 	if (!master)
 		return -EIO;
+	/* A "dma" fault rule: the IOMMU faults the access (docs/devices.md). */
+	if (vfc_fault_any() && vfc_fault_dma(dev ? vfc_device_name(dev) : NULL, addr, len, write))
+		return -EFAULT;
 	if (fn)
 		r = fn(opaque, addr, buf, len, write);
 	else if (!dev)
@@ -739,8 +744,26 @@ const struct vfc_device_ops *vfc_emu_pci_device_ops(const struct vfc_emu_pci *pc
 	return &pci->ops;
 }
 
+/* A "raise" fault rule: signal the ERR or REQ eventfd the client set. */
+static int emu_raise(void *opaque, unsigned int index)
+{
+	struct vfc_emu_pci *pci = opaque;
+	int fd;
+
+	pthread_mutex_lock(&pci->lock);
+	fd = index == VFIO_PCI_REQ_IRQ_INDEX ? pci->req_trigger : pci->err_trigger;
+	vfc_emu_pci_signal(fd);
+	pthread_mutex_unlock(&pci->lock);
+	return fd < 0 ? -ENOENT : 0;
+}
+
 int vfc_emu_pci_register(struct vfc_emu_pci *pci, struct vfc_group *group, const char *name,
 			 struct vfc_device **ret_device)
 {
-	return vfc_group_add_device(group, name, vfc_emu_pci_device_ops(pci), pci, ret_device);
+	int r = vfc_group_add_device(group, name, vfc_emu_pci_device_ops(pci), pci, ret_device);
+
+	if (r == 0 && vfc_fault_register_device(name, emu_raise, pci) < 0)
+		vfc_info("device \"%s\": out of memory: raise fault rules will not reach it",
+			 name);
+	return r;
 }
