@@ -17,6 +17,7 @@
 #include "helper-client.h"
 #include "vfc-log.h"
 #include "vfc-macro.h"
+#include "vfc-trace.h"
 
 static void usage(FILE *out)
 {
@@ -29,6 +30,9 @@ static void usage(FILE *out)
 		"  -r, --rundir DIR      sysfs view and state (default /run/vfio-cuse)\n"
 		"  -u, --user USER       run as USER once started; a helper keeps the privileges\n"
 		"      --helper PATH     that helper (default %s)\n"
+		"      --trace[=FILE]    decode every ioctl, access, DMA and interrupt to FILE\n"
+		"                        (default: stderr)\n"
+		"      --trace-format F  text (default) or json: one object per line\n"
 		"  -v, --verbose         log debug messages\n"
 		"  -h, --help\n"
 		"      --version\n", vfc_priv_helper_default_path);
@@ -46,6 +50,8 @@ static int parse_args(int argc, char **argv, struct vfc_config *cfg)
 		{ "rundir", required_argument, NULL, 'r' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "helper", required_argument, NULL, 'H' },
+		{ "trace", optional_argument, NULL, 'T' },
+		{ "trace-format", required_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -67,6 +73,12 @@ static int parse_args(int argc, char **argv, struct vfc_config *cfg)
 			snprintf(line, sizeof(line), "%s %s",
 				 c == 'd' ? "device" : c == 'g' ? "group" : c == 'p' ? "prefix" :
 				 c == 'r' ? "rundir" : "user", optarg);
+			r = vfc_config_parse_line(cfg, line, "command line");
+			break;
+		case 'T':
+		case 'F':
+			snprintf(line, sizeof(line), "%s %s", c == 'T' ? "trace" : "trace-format",
+				 c == 'T' && !optarg ? "-" : optarg);
 			r = vfc_config_parse_line(cfg, line, "command line");
 			break;
 		case 'H':
@@ -157,6 +169,14 @@ int main(int argc, char **argv)
 		return 2;
 	if (!cfg.n_devices)
 		vfc_warn("vfio-cused: no device configured: only /dev/%s/vfio will exist", cfg.prefix);
+	/* Opened now, as root: the file stays writable after the drop. */
+	if (cfg.trace) {
+		r = vfc_trace_start(cfg.trace, cfg.trace_json ? VFC_TRACE_JSON : VFC_TRACE_TEXT);
+		if (r < 0) {
+			vfc_err("vfio-cused: trace \"%s\": %s", cfg.trace, strerror(-r));
+			return 1;
+		}
+	}
 
 	/* Threads inherit the mask: signals arrive only through the signalfd. */
 	sigemptyset(&mask);
@@ -214,6 +234,7 @@ int main(int argc, char **argv)
 	/* Clients that still hold files lose them with the nodes; their core
 	 * objects go with the process. */
 	close(sfd);
+	vfc_trace_stop();
 	vfc_config_clear(&cfg);
 	return r < 0 ? 1 : 0;
 }

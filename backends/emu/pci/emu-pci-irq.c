@@ -27,6 +27,7 @@
 
 #include "emu-pci-priv.h"
 #include "vfc-macro.h"
+#include "vfc-trace.h"
 
 /**
  * vfc_emu_pci_signal() - raise an interrupt on eventfd @fd (-1: none).
@@ -46,6 +47,17 @@ void vfc_emu_pci_signal(int fd)
 		return;
 	if (write(fd, &one, sizeof(one)) != sizeof(one))
 		return; /* nothing to do: the kernel's signal cannot fail either */
+}
+
+/* An interrupt the device raises: traced, then signalled. */
+static void irq_send(struct vfc_emu_pci *pci, unsigned int index, unsigned int vector, int fd)
+{
+	static const char *const names[] = { "INTX", "MSI", "MSIX", "ERR", "REQ" };
+
+	if (vfc_trace_on())
+		vfc_trace_event("irq", "model=%s index=%s vector=%u eventfd=%d",
+				pci->model->name, index < 5 ? names[index] : "?", vector, fd);
+	vfc_emu_pci_signal(fd);
 }
 
 /*
@@ -163,7 +175,7 @@ static int intx_trigger(const struct vfc_emu_pci *pci)
 static void send_intx_eventfd(struct vfc_emu_pci *pci)
 {
 	if (is_intx(pci) && !pci->virq_disabled)
-		vfc_emu_pci_signal(intx_trigger(pci));
+		irq_send(pci, VFIO_PCI_INTX_IRQ_INDEX, 0, intx_trigger(pci));
 }
 
 /*
@@ -400,7 +412,7 @@ static void msi_host_masks(struct vfc_emu_pci *pci)
 static void msi_deliver(struct vfc_emu_pci *pci, unsigned int v)
 {
 	if (vector_has_trigger(pci, VFIO_PCI_MSI_IRQ_INDEX, v))
-		vfc_emu_pci_signal(pci->ctx[v]);
+		irq_send(pci, VFIO_PCI_MSI_IRQ_INDEX, v, pci->ctx[v]);
 }
 
 bool vfc_emu_pci_msi_enabled(struct vfc_emu_pci *pci)
@@ -472,7 +484,7 @@ void vfc_emu_pci_msix_notify(struct vfc_emu_pci *pci, unsigned int vector)
 	if (!vfc_emu_pci_msix_enabled(pci) || vector >= pci->model->msix_vectors)
 		return;
 	if (vector_has_trigger(pci, VFIO_PCI_MSIX_IRQ_INDEX, vector))
-		vfc_emu_pci_signal(pci->ctx[vector]);
+		irq_send(pci, VFIO_PCI_MSIX_IRQ_INDEX, vector, pci->ctx[vector]);
 	else
 		pci->msix_pba[vector / 64] |= 1ull << (vector % 64);
 }
@@ -631,7 +643,7 @@ static int msi_set_trigger(struct vfc_emu_pci *pci, unsigned int index, unsigned
 		if (pci->ctx[i] < 0)
 			continue;
 		if ((flags & VFIO_IRQ_SET_DATA_NONE) || ((const uint8_t *)data)[i - start])
-			vfc_emu_pci_signal(pci->ctx[i]);
+			irq_send(pci, index, i, pci->ctx[i]);
 	}
 	return 0;
 }
