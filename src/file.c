@@ -162,7 +162,8 @@ bool vfc_file_is_bound(struct vfc_file *f)
 	return f->kind == VFC_FILE_DEVICE && file_device(f);
 }
 
-static int file_ioctl(struct vfc_file *f, struct vfc_ioctl *io)
+static inline __attribute__((always_inline)) int file_ioctl(struct vfc_file *f,
+							    struct vfc_ioctl *io)
 {
 	const struct vfc_ioctl_desc *d = vfc_ioctl_desc(f->kind, io->cmd);
 	struct vfc_device_file *df;
@@ -192,13 +193,12 @@ static int file_ioctl(struct vfc_file *f, struct vfc_ioctl *io)
  * one that does the work (a handler changes nothing before its input is
  * complete). The transport's round trips are not in it.
  */
-int vfc_file_ioctl(struct vfc_file *f, struct vfc_ioctl *io)
+static __attribute__((noinline, cold)) int file_ioctl_traced(struct vfc_file *f,
+							     struct vfc_ioctl *io)
 {
 	uint64_t t0;
 	int r;
 
-	if (!vfc_trace_on())
-		return file_ioctl(f, io);
 	vfc_trace_note_reset();
 	t0 = vfc_trace_now_ns();
 	r = file_ioctl(f, io);
@@ -214,6 +214,13 @@ int vfc_file_ioctl(struct vfc_file *f, struct vfc_ioctl *io)
 			.injected = io->injected });
 	}
 	return r;
+}
+
+int vfc_file_ioctl(struct vfc_file *f, struct vfc_ioctl *io)
+{
+	if (__builtin_expect(vfc_trace_on(), 0))
+		return file_ioctl_traced(f, io);
+	return file_ioctl(f, io);
 }
 
 /* "BAR0", "CONFIG"... for vfio-pci devices, "region N" for others. */
