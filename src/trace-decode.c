@@ -6,8 +6,9 @@
  * what the handler noted they resolved to, and the result or errno.
  *
  * The bytes are hostile: a field is printed only when the call carried
- * all of it, capability chains are followed only forwards inside what was
- * written, and arrays are cut at VFC_TRACE_ARRAY_MAX elements.
+ * all of it (trace-field.h), capability chains are followed only forwards
+ * inside what was written (trace-caps.c), and arrays are cut at
+ * VFC_TRACE_ARRAY_MAX elements.
  *
  * Numbers are shared across file kinds (112 is IOMMU_GET_INFO on a
  * container and GET_PCI_HOT_RESET_INFO on a device), so lookups go by
@@ -16,148 +17,8 @@
  * serve. Unknown numbers are printed raw: the number in hex, the argument
  * and the first bytes read.
  */
-#include <stddef.h>
-#include <stdio.h>
-#include <string.h>
-#include <linux/vfio.h>
-
-#include "trace-priv.h"
+#include "trace-field.h"
 #include "vfc-file.h"
-
-#define VFC_TRACE_ARRAY_MAX 64
-#define VFC_TRACE_CAPS_MAX 16
-#define VFC_TRACE_RAW_MAX 64
-
-struct view {
-	const uint8_t *p;
-	size_t len;
-};
-
-struct flag {
-	uint64_t bit;
-	const char *name;
-};
-
-#define FLD(T, f) offsetof(T, f), sizeof(((T *)0)->f)
-
-static bool vhas(const struct view *v, size_t off, size_t sz)
-{
-	return v->p && off <= v->len && sz <= v->len - off;
-}
-
-static uint64_t vget(const struct view *v, size_t off, size_t sz)
-{
-	uint8_t u8;
-	uint16_t u16;
-	uint32_t u32;
-	uint64_t u64 = 0;
-
-	switch (sz) {
-	case 1:
-		memcpy(&u8, v->p + off, 1);
-		return u8;
-	case 2:
-		memcpy(&u16, v->p + off, 2);
-		return u16;
-	case 4:
-		memcpy(&u32, v->p + off, 4);
-		return u32;
-	default:
-		memcpy(&u64, v->p + off, sizeof(u64));
-		return u64;
-	}
-}
-
-static int64_t vgets(const struct view *v, size_t off, size_t sz)
-{
-	uint64_t x = vget(v, off, sz);
-
-	switch (sz) {
-	case 1:
-		return (int8_t)x;
-	case 2:
-		return (int16_t)x;
-	case 4:
-		return (int32_t)x;
-	default:
-		return (int64_t)x;
-	}
-}
-
-static void fu(struct vfc_rec *r, const struct view *v, const char *name, size_t off, size_t sz)
-{
-	if (vhas(v, off, sz))
-		vfc_rec_u(r, name, vget(v, off, sz));
-}
-
-static void fx(struct vfc_rec *r, const struct view *v, const char *name, size_t off, size_t sz)
-{
-	if (vhas(v, off, sz))
-		vfc_rec_x(r, name, vget(v, off, sz));
-}
-
-static void fi(struct vfc_rec *r, const struct view *v, const char *name, size_t off, size_t sz)
-{
-	if (vhas(v, off, sz))
-		vfc_rec_i(r, name, vgets(v, off, sz));
-}
-
-static void flags_value(struct vfc_rec *r, const char *name, uint64_t x, const struct flag *t,
-			size_t n)
-{
-	char buf[512];
-	size_t len = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		if (!(x & t[i].bit) || (x & t[i].bit) != t[i].bit)
-			continue;
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? "|" : "",
-					t[i].name);
-		x &= ~t[i].bit;
-		if (len >= sizeof(buf) - 24)
-			break;
-	}
-	if (x || !len)
-		snprintf(buf + len, sizeof(buf) - len, "%s0x%llx", len ? "|" : "",
-			 (unsigned long long)x);
-	vfc_rec_sym(r, name, buf);
-}
-
-static void fflags(struct vfc_rec *r, const struct view *v, const char *name, size_t off,
-		   size_t sz, const struct flag *t, size_t n)
-{
-	if (vhas(v, off, sz))
-		flags_value(r, name, vget(v, off, sz), t, n);
-}
-
-typedef const char *(*enum_fn)(uint64_t v);
-
-static void enum_value(struct vfc_rec *r, const char *name, uint64_t x, enum_fn fn)
-{
-	const char *s = fn(x);
-
-	if (s)
-		vfc_rec_sym(r, name, s);
-	else
-		vfc_rec_u(r, name, x);
-}
-
-static void fenum(struct vfc_rec *r, const struct view *v, const char *name, size_t off,
-		  size_t sz, enum_fn fn)
-{
-	if (vhas(v, off, sz))
-		enum_value(r, name, vget(v, off, sz), fn);
-}
-
-/* Field macros: T is the struct being decoded, v its view. */
-#define U(f) fu(r, v, #f, FLD(T, f))
-#define X(f) fx(r, v, #f, FLD(T, f))
-#define I(f) fi(r, v, #f, FLD(T, f))
-#define FL(f, t) fflags(r, v, #f, FLD(T, f), t, VFC_ARRAY_SIZE(t))
-#define EN(f, fn) fenum(r, v, #f, FLD(T, f), fn)
-#define HAS(f) vhas(v, FLD(T, f))
-#define GET(f) vget(v, FLD(T, f))
 
 /* Names */
 
@@ -315,167 +176,6 @@ const char *vfc_trace_errno_name(int e)
 	return "errno";
 }
 
-/* Capability chains (offsets from the info struct's start) */
-
-typedef void (*cap_fn)(struct vfc_rec *r, const struct view *v, uint16_t id, size_t off,
-		       size_t end);
-
-static void caps_chain(struct vfc_rec *r, const struct view *v, uint64_t first, size_t info_size,
-		       cap_fn fn)
-{
-	size_t off = first;
-
-	if (!first || first < info_size || !vhas(v, off, sizeof(struct vfio_info_cap_header)))
-		return;
-	vfc_rec_open(r, "caps", '[');
-	for (unsigned int n = 0; n < VFC_TRACE_CAPS_MAX; n++) {
-		struct vfio_info_cap_header h;
-		size_t end;
-
-		if (!vhas(v, off, sizeof(h)))
-			break;
-		memcpy(&h, v->p + off, sizeof(h));
-		/* a cap ends where the next begins, or at the end of the bytes */
-		end = h.next > off && h.next <= v->len ? h.next : v->len;
-		vfc_rec_open(r, NULL, '{');
-		fn(r, v, h.id, off, end);
-		vfc_rec_u(r, "version", h.version);
-		vfc_rec_close(r, '}');
-		if (!h.next || h.next <= off)
-			break;
-		off = h.next;
-	}
-	vfc_rec_close(r, ']');
-}
-
-/* A view of one capability's bytes, so the field macros apply. */
-static struct view cap_view(const struct view *v, size_t off, size_t end)
-{
-	return (struct view){ .p = v->p + off, .len = end - off };
-}
-
-static void iommu_cap(struct vfc_rec *r, const struct view *whole, uint16_t id, size_t off,
-		      size_t end)
-{
-	struct view cv = cap_view(whole, off, end), *v = &cv;
-
-	switch (id) {
-	case VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE: {
-#define T struct vfio_iommu_type1_info_cap_iova_range
-		size_t base = offsetof(T, iova_ranges);
-		uint64_t n;
-
-		vfc_rec_sym(r, "id", "VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE");
-		U(nr_iovas);
-		if (!HAS(nr_iovas))
-			break;
-		n = GET(nr_iovas);
-		vfc_rec_open(r, "iova_ranges", '[');
-		for (uint64_t i = 0; i < n && i < VFC_TRACE_ARRAY_MAX; i++) {
-			size_t o = base + i * sizeof(struct vfio_iova_range);
-
-			if (!vhas(v, o, sizeof(struct vfio_iova_range)))
-				break;
-			vfc_rec_open(r, NULL, '{');
-			vfc_rec_x(r, "start", vget(v, o, 8));
-			vfc_rec_x(r, "end", vget(v, o + 8, 8));
-			vfc_rec_close(r, '}');
-		}
-		vfc_rec_close(r, ']');
-		break;
-#undef T
-	}
-	case VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION:
-#define T struct vfio_iommu_type1_info_cap_migration
-		vfc_rec_sym(r, "id", "VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION");
-		U(flags);
-		X(pgsize_bitmap);
-		U(max_dirty_bitmap_size);
-		break;
-#undef T
-	case VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL:
-#define T struct vfio_iommu_type1_info_dma_avail
-		vfc_rec_sym(r, "id", "VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL");
-		U(avail);
-		break;
-#undef T
-	default:
-		vfc_rec_u(r, "id", id);
-	}
-}
-
-static void region_cap(struct vfc_rec *r, const struct view *whole, uint16_t id, size_t off,
-		       size_t end)
-{
-	struct view cv = cap_view(whole, off, end), *v = &cv;
-
-	switch (id) {
-	case VFIO_REGION_INFO_CAP_SPARSE_MMAP: {
-#define T struct vfio_region_info_cap_sparse_mmap
-		size_t base = offsetof(T, areas);
-		uint64_t n;
-
-		vfc_rec_sym(r, "id", "VFIO_REGION_INFO_CAP_SPARSE_MMAP");
-		U(nr_areas);
-		if (!HAS(nr_areas))
-			break;
-		n = GET(nr_areas);
-		vfc_rec_open(r, "areas", '[');
-		for (uint64_t i = 0; i < n && i < VFC_TRACE_ARRAY_MAX; i++) {
-			size_t o = base + i * sizeof(struct vfio_region_sparse_mmap_area);
-
-			if (!vhas(v, o, sizeof(struct vfio_region_sparse_mmap_area)))
-				break;
-			vfc_rec_open(r, NULL, '{');
-			vfc_rec_x(r, "offset", vget(v, o, 8));
-			vfc_rec_x(r, "size", vget(v, o + 8, 8));
-			vfc_rec_close(r, '}');
-		}
-		vfc_rec_close(r, ']');
-		break;
-#undef T
-	}
-	case VFIO_REGION_INFO_CAP_TYPE:
-#define T struct vfio_region_info_cap_type
-		vfc_rec_sym(r, "id", "VFIO_REGION_INFO_CAP_TYPE");
-		X(type);
-		U(subtype);
-		break;
-#undef T
-	case VFIO_REGION_INFO_CAP_MSIX_MAPPABLE:
-		vfc_rec_sym(r, "id", "VFIO_REGION_INFO_CAP_MSIX_MAPPABLE");
-		break;
-	case VFIO_REGION_INFO_CAP_NVLINK2_SSATGT:
-#define T struct vfio_region_info_cap_nvlink2_ssatgt
-		vfc_rec_sym(r, "id", "VFIO_REGION_INFO_CAP_NVLINK2_SSATGT");
-		X(tgt);
-		break;
-#undef T
-	case VFIO_REGION_INFO_CAP_NVLINK2_LNKSPD:
-#define T struct vfio_region_info_cap_nvlink2_lnkspd
-		vfc_rec_sym(r, "id", "VFIO_REGION_INFO_CAP_NVLINK2_LNKSPD");
-		U(link_speed);
-		break;
-#undef T
-	default:
-		vfc_rec_u(r, "id", id);
-	}
-}
-
-static void device_cap(struct vfc_rec *r, const struct view *v, uint16_t id, size_t off,
-		       size_t end)
-{
-	static const char *const names[] = {
-		NULL, "VFIO_DEVICE_INFO_CAP_ZPCI_BASE", "VFIO_DEVICE_INFO_CAP_ZPCI_GROUP",
-		"VFIO_DEVICE_INFO_CAP_ZPCI_UTIL", "VFIO_DEVICE_INFO_CAP_ZPCI_PFIP",
-	};
-
-	if (id < VFC_ARRAY_SIZE(names) && names[id])
-		vfc_rec_sym(r, "id", names[id]);
-	else
-		vfc_rec_u(r, "id", id);
-}
-
 /*
  * Decoders: each prints its struct as the field @name (NULL: the bare
  * value, as the text's arguments). @v holds the bytes; @c the whole call.
@@ -526,7 +226,7 @@ static void d_iommu_info(struct vfc_rec *r, const char *name, const struct view 
 	X(iova_pgsizes);
 	U(cap_offset);
 	if (HAS(cap_offset) && HAS(flags) && (GET(flags) & VFIO_IOMMU_INFO_CAPS))
-		caps_chain(r, v, GET(cap_offset), sizeof(T), iommu_cap);
+		vfc_trace_caps_iommu(r, v, GET(cap_offset), sizeof(T));
 	vfc_rec_close(r, '}');
 #undef T
 }
@@ -672,7 +372,7 @@ static void d_device_info(struct vfc_rec *r, const char *name, const struct view
 	U(num_irqs);
 	U(cap_offset);
 	if (HAS(cap_offset) && HAS(flags) && (GET(flags) & VFIO_DEVICE_FLAGS_CAPS))
-		caps_chain(r, v, GET(cap_offset), sizeof(T), device_cap);
+		vfc_trace_caps_device(r, v, GET(cap_offset), sizeof(T));
 	vfc_rec_close(r, '}');
 #undef T
 }
@@ -689,7 +389,7 @@ static void d_region_info(struct vfc_rec *r, const char *name, const struct view
 	X(size);
 	X(offset);
 	if (HAS(cap_offset) && HAS(flags) && (GET(flags) & VFIO_REGION_INFO_FLAG_CAPS))
-		caps_chain(r, v, GET(cap_offset), sizeof(T), region_cap);
+		vfc_trace_caps_region(r, v, GET(cap_offset), sizeof(T));
 	vfc_rec_close(r, '}');
 #undef T
 }

@@ -15,7 +15,8 @@
 #include "vfc-trace.h"
 
 #define VFC_TRACE_DEPTH 8
-/* Lines longer than this are cut at a field boundary ("truncated"). */
+/* A line that would grow past this is dropped (arrays and chains are
+ * bounded, so only a hostile pile of them could get there). */
 #define VFC_TRACE_LINE_MAX (64u * 1024u)
 
 struct vfc_rec {
