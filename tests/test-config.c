@@ -64,6 +64,8 @@ static void test_good(void **state)
 			      "group 26 owner=0 gid=0 mode=0660\n"
 			      "dma-entry-limit 100\n"
 			      "worker-idle-ms 1500\n"
+			      "trace /var/log/vfio-cused.trace\n"
+			      "trace-format json\n"
 			      "user nobody\n",
 			      log, sizeof(log)), 0);
 	assert_string_equal(cfg.prefix, "vfio-cuse");
@@ -79,6 +81,8 @@ static void test_good(void **state)
 	assert_int_equal(cfg.groups[1].mode, 0600);	/* the kernel's default */
 	assert_int_equal(cfg.dma_entry_limit, 100);
 	assert_int_equal(cfg.worker_idle_ms, 1500);
+	assert_string_equal(cfg.trace, "/var/log/vfio-cused.trace");
+	assert_true(cfg.trace_json);
 	assert_string_equal(cfg.user, "nobody");
 	assert_int_equal(cfg.user_uid, getpwnam("nobody")->pw_uid);
 	assert_int_equal(cfg.user_gid, getpwnam("nobody")->pw_gid);
@@ -92,6 +96,15 @@ static void test_good(void **state)
 	assert_int_equal(cfg.dma_entry_limit, 65535);
 	assert_int_equal(cfg.worker_idle_ms, 30000);
 	assert_null(cfg.user);	/* no drop unless asked */
+	assert_null(cfg.trace);	/* no trace unless asked */
+	assert_false(cfg.trace_json);
+	vfc_config_clear(&cfg);
+
+	/* --trace without a file: stderr, as text unless told */
+	assert_int_equal(parse(&cfg, "trace -"), 0);
+	assert_int_equal(parse(&cfg, "trace-format text"), 0);
+	assert_string_equal(cfg.trace, "-");
+	assert_false(cfg.trace_json);
 	vfc_config_clear(&cfg);
 }
 
@@ -123,6 +136,8 @@ static void test_errors_name_their_line(void **state)
 		{ "prefix p\nuser no-such-user-here\n", ":2:", "user: no user \"no-such-user-here\"" },
 		{ "user root\n", ":1:", "user \"root\" is root" },
 		{ "user nobody nobody\n", ":1:", "\"user\" takes one value" },
+		{ "trace-format xml\n", ":1:", "trace-format \"xml\": text or json" },
+		{ "trace\n", ":1:", "\"trace\" takes one value" },
 	};
 	char log[4096];
 
