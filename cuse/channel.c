@@ -24,12 +24,35 @@
 #include "vfc-channel-proto.h"
 #include "vfc-log.h"
 #include "vfc-macro.h"
+#include "vfc-trace.h"
 
 struct conn {
 	int fd;
 	uid_t uid;
 	pid_t pid;
+	const struct vfc_channel_hdr *msg;	/* the message being answered, for the trace */
 };
+
+/* One trace event per message, written with its reply. */
+static void trace_message(const struct conn *c, int32_t status, uint64_t offset, int fd)
+{
+	const struct vfc_channel_mmap *m = (const void *)c->msg;
+	uint32_t op = c->msg ? c->msg->op : 0;
+
+	if (op == VFC_CHANNEL_MMAP)
+		vfc_trace_event("channel", "pid=%d uid=%u op=MMAP offset=0x%llx length=0x%llx "
+				"prot=0x%x flags=0x%x status=%d%s%s reply_offset=0x%llx fd=%d",
+				(int)c->pid, (unsigned int)c->uid,
+				(unsigned long long)m->offset, (unsigned long long)m->length,
+				m->prot, m->flags, status, status < 0 ? " errno=" : "",
+				status < 0 ? vfc_trace_errno_name(-status) : "",
+				(unsigned long long)offset, fd);
+	else
+		vfc_trace_event("channel", "pid=%d uid=%u op=%s status=%d%s%s fd=%d", (int)c->pid,
+				(unsigned int)c->uid, op == VFC_CHANNEL_IOMMU_FD ? "IOMMU_FD" :
+				"malformed", status, status < 0 ? " errno=" : "",
+				status < 0 ? vfc_trace_errno_name(-status) : "", fd);
+}
 
 int vfc_channel_token(struct vfc_daemon *d, struct vfc_cuse_file *f, uint8_t ret_token[16])
 {
@@ -91,6 +114,8 @@ static int reply(struct conn *c, int32_t status, uint64_t offset, int fd)
 	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } cm;
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
+	if (vfc_trace_on())
+		trace_message(c, status, offset, fd);
 	if (fd >= 0) {
 		memset(&cm, 0, sizeof(cm));
 		cm.h = (struct cmsghdr){ .cmsg_len = CMSG_LEN(sizeof(int)), .cmsg_level = SOL_SOCKET,
@@ -163,7 +188,9 @@ static int serve(struct vfc_daemon *d, struct conn *c)
 	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int r;
 
+	c->msg = NULL;	/* malformed until checked */
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	if (n == 0)
@@ -179,9 +206,13 @@ static int serve(struct vfc_daemon *d, struct conn *c)
 			 c->uid, (size_t)n >= sizeof(m.hdr) ? m.hdr.op : 0, n);
 		return reply(c, -EINVAL, 0, -1);
 	}
+	c->msg = &m.hdr;
 	if (m.hdr.op == VFC_CHANNEL_IOMMU_FD)
-		return serve_iommu_fd(d, c, &m.iommu_fd);
-	return serve_mmap(d, c, &m.mmap);
+		r = serve_iommu_fd(d, c, &m.iommu_fd);
+	else
+		r = serve_mmap(d, c, &m.mmap);
+	c->msg = NULL;
+	return r;
 }
 
 static unsigned int conns_of(const struct conn *conns, unsigned int n, uid_t uid)

@@ -12,6 +12,8 @@
  *   user vfio-cuse                    run as this user once the nodes exist
  *   fault RULE                        a fault injection rule (docs/harness.md);
  *                                     repeatable, added as the line is read
+ *   trace FILE                        the decoding trace to FILE ("-": stderr)
+ *   trace-format text|json            its format (default text)
  *
  * '#' starts a comment. The command line's --device takes the same words
  * as a device line, comma-separated; so model options are separated by ':'
@@ -383,6 +385,16 @@ int vfc_config_parse_line(struct vfc_config *cfg, char *line, const char *where)
 		cfg->worker_idle_ms = (unsigned int)v;
 		return 0;
 	}
+	if (!strcmp(words[0], "trace"))
+		return set_string(&cfg->trace, words[1]);
+	if (!strcmp(words[0], "trace-format")) {
+		if (strcmp(words[1], "text") && strcmp(words[1], "json")) {
+			vfc_err("%s: trace-format \"%s\": text or json", where, words[1]);
+			return -EINVAL;
+		}
+		cfg->trace_json = !strcmp(words[1], "json");
+		return 0;
+	}
 	vfc_err("%s: unknown statement \"%s\"", where, words[0]);
 	return -EINVAL;
 }
@@ -455,5 +467,6 @@ void vfc_config_clear(struct vfc_config *cfg)
 	free(cfg->prefix);
 	free(cfg->rundir);
 	free(cfg->user);
+	free(cfg->trace);
 	*cfg = (struct vfc_config){ 0 };
 }

@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
 #include <sys/types.h>
 
 /* CUSE nodes of one daemon: the container node, groups and spares. */
@@ -36,6 +38,8 @@ struct vfc_config {
 	unsigned long dma_entry_limit;
 	unsigned int worker_idle_ms;	/* a worker idle this long exits; default 30 s */
 	char *user;		/* drop to this user after start-up, or NULL */
+	char *trace;		/* trace to this file ("-": stderr), or NULL: off */
+	bool trace_json;	/* trace-format json */
 	uid_t user_uid;
 	gid_t user_gid;
 };

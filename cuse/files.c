@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "vfc-cuse-proto.h"
 #include "vfc-log.h"
+#include "vfc-trace.h"
 #include "vfc-macro.h"
 
 static __thread uint8_t xfer_buf[VFC_IOCTL_MAX_XFER];
@@ -490,8 +491,10 @@ static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *
 	}
 	/* Reading /proc for the tgid costs more than the rest of a small
 	 * ioctl: do it only for those that use the caller, and for an unbound
-	 * device file (which answers ENOTTY) not at all. */
-	if ((vfc_ioctl_desc(vfc_file_kind(f->file), ucmd)->flags & VFC_IOCTL_CALLER) &&
+	 * device file (which answers ENOTTY) not at all. The trace shows
+	 * every caller's pid, so it pays that cost for every ioctl. */
+	if (((vfc_ioctl_desc(vfc_file_kind(f->file), ucmd)->flags & VFC_IOCTL_CALLER) ||
+	     vfc_trace_on()) &&
 	    (f->node->kind != VFC_NODE_DEVICE || vfc_file_is_bound(f->file)))
 		vfc_cuse_caller_init(&caller, d, req);
 	else

@@ -19,6 +19,7 @@
 #include "vfc-fault.h"
 #include "vfc-log.h"
 #include "vfc-macro.h"
+#include "vfc-trace.h"
 
 static void usage(FILE *out)
 {
@@ -31,6 +32,9 @@ static void usage(FILE *out)
 		"  -r, --rundir DIR      sysfs view and state (default /run/vfio-cuse)\n"
 		"  -u, --user USER       run as USER once started; a helper keeps the privileges\n"
 		"      --helper PATH     that helper (default %s)\n"
+		"      --trace[=FILE]    decode every ioctl, access, DMA and interrupt to FILE\n"
+		"                        (default: stderr)\n"
+		"      --trace-format F  text (default) or json: one object per line\n"
 		"  -v, --verbose         log debug messages\n"
 		"  -h, --help\n"
 		"      --version\n", vfc_priv_helper_default_path);
@@ -48,6 +52,8 @@ static int parse_args(int argc, char **argv, struct vfc_config *cfg)
 		{ "rundir", required_argument, NULL, 'r' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "helper", required_argument, NULL, 'H' },
+		{ "trace", optional_argument, NULL, 'T' },
+		{ "trace-format", required_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -69,6 +75,12 @@ static int parse_args(int argc, char **argv, struct vfc_config *cfg)
 			snprintf(line, sizeof(line), "%s %s",
 				 c == 'd' ? "device" : c == 'g' ? "group" : c == 'p' ? "prefix" :
 				 c == 'r' ? "rundir" : "user", optarg);
+			r = vfc_config_parse_line(cfg, line, "command line");
+			break;
+		case 'T':
+		case 'F':
+			snprintf(line, sizeof(line), "%s %s", c == 'T' ? "trace" : "trace-format",
+				 c == 'T' && !optarg ? "-" : optarg);
 			r = vfc_config_parse_line(cfg, line, "command line");
 			break;
 		case 'H':
@@ -185,6 +197,14 @@ int main(int argc, char **argv)
 	}
 	if (!cfg.n_devices)
 		vfc_warn("vfio-cused: no device configured: only /dev/%s/vfio will exist", cfg.prefix);
+	/* Opened now, as root: the file stays writable after the drop. */
+	if (cfg.trace) {
+		r = vfc_trace_start(cfg.trace, cfg.trace_json ? VFC_TRACE_JSON : VFC_TRACE_TEXT);
+		if (r < 0) {
+			vfc_err("vfio-cused: trace \"%s\": %s", cfg.trace, strerror(-r));
+			return 1;
+		}
+	}
 
 	/* Threads inherit the mask: signals arrive only through the signalfd. */
 	sigemptyset(&mask);
@@ -240,6 +260,7 @@ int main(int argc, char **argv)
 	vfc_fault_clear();	/* delayed interrupts go out now */
 	vfc_sysfs_view_remove(&d);
 	close(sfd);
+	vfc_trace_stop();
 	vfc_config_clear(&cfg);
 	return r < 0 ? 1 : 0;
 }

@@ -14,6 +14,7 @@
 #include "vfc-fault.h"
 #include "vfc-log.h"
 #include "vfc-private.h"
+#include "vfc-trace.h"
 
 /* The kernel's copy_to_user of the header before it fails with ENOSPC. */
 static int hot_reset_info_nospc(struct vfc_ioctl *io, struct vfio_pci_hot_reset_info *hdr,
@@ -103,6 +104,12 @@ static void hot_reset_resolve(struct vfc_device *dev, struct vfc_ioctl *io, cons
 			err = -EBADF;
 			if (fd >= 0 && io->caller && io->caller->ops && io->caller->ops->get_group)
 				err = io->caller->ops->get_group(io->caller, fd, &g);
+			if (vfc_trace_on()) {
+				if (err)
+					vfc_trace_note("fd%d=%s", fd, err == -EBADF ? "EBADF" : "not-a-group");
+				else
+					vfc_trace_note("fd%d=group:%u", fd, g->id);
+			}
 			if (err)
 				vfc_info("device \"%s\": PCI_HOT_RESET: group fd %d: %s", dev->name,
 					 fd, err == -EBADF ? "not open in the caller" :

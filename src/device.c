@@ -20,6 +20,7 @@
 #include "vfc-fault.h"
 #include "vfc-log.h"
 #include "vfc-private.h"
+#include "vfc-trace.h"
 
 int vfc_device_open_file(struct vfc_device *dev, struct vfc_device_file **ret)
 {
@@ -278,6 +279,9 @@ static void device_resolve_eventfds(struct vfc_device *dev, struct vfc_ioctl *io
 		fd = -EBADF;
 		if (io->caller && io->caller->ops && io->caller->ops->get_eventfd)
 			fd = io->caller->ops->get_eventfd(io->caller, client[i]);
+		if (vfc_trace_on())
+			vfc_trace_note("fd%d=%s", client[i], fd >= 0 ? "eventfd" :
+				       fd == -EINVAL ? "not-an-eventfd" : "EBADF");
 		if (fd == -EINVAL) {
 			vfc_info("device \"%s\": SET_IRQS: fd %d is not an eventfd", dev->name,
 				 client[i]);
@@ -411,6 +415,9 @@ static int device_get_eventfd(struct vfc_device *dev, struct vfc_ioctl *io, cons
 
 	if (io->caller && io->caller->ops && io->caller->ops->get_eventfd)
 		r = io->caller->ops->get_eventfd(io->caller, fd);
+	if (vfc_trace_on())
+		vfc_trace_note("fd%d=%s", fd, r >= 0 ? "eventfd" : r == -EINVAL ? "not-an-eventfd" :
+			       "EBADF");
 	if (r < 0)
 		vfc_info("device \"%s\": %s: fd %d: %s", dev->name, what, fd,
 			 r == -EBADF ? "not open in the caller" :

@@ -7,12 +7,15 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vfc-fault.h"
 #include "vfc-log.h"
 #include "vfc-macro.h"
 #include "vfc-private.h"
+#include "vfc-trace.h"
 
 struct vfc_file {
 	enum vfc_file_kind kind;
@@ -180,7 +183,8 @@ static int file_fault(struct vfc_file *f, const struct vfc_ioctl_desc *d)
 	}
 }
 
-int vfc_file_ioctl(struct vfc_file *f, struct vfc_ioctl *io)
+static inline __attribute__((always_inline)) int file_ioctl(struct vfc_file *f,
+							    struct vfc_ioctl *io)
 {
 	const struct vfc_ioctl_desc *d = vfc_ioctl_desc(f->kind, io->cmd);
 	struct vfc_device_file *df;
@@ -215,29 +219,114 @@ int vfc_file_ioctl(struct vfc_file *f, struct vfc_ioctl *io)
 	return -ENOTTY;
 }
 
+/*
+ * The trace sees one line per completed call: rounds that end in
+ * VFC_IOCTL_RETRY are skipped, and the duration is the final round's, the
+ * one that does the work (a handler changes nothing before its input is
+ * complete). The transport's round trips are not in it.
+ */
+static __attribute__((noinline, cold)) int file_ioctl_traced(struct vfc_file *f,
+							     struct vfc_ioctl *io)
+{
+	uint64_t t0;
+	int r;
+
+	vfc_trace_note_reset();
+	t0 = vfc_trace_now_ns();
+	r = file_ioctl(f, io);
+	if (r != VFC_IOCTL_RETRY) {
+		bool out = (r >= 0 || io->out_on_error) && io->out_len;
+
+		vfc_trace_ioctl(&(struct vfc_trace_ioctl){
+			.kind = f->kind, .file_id = f->id,
+			.pid = io->caller ? io->caller->pid : 0,
+			.cmd = io->cmd, .arg = io->arg, .in = io->in, .in_len = io->in_len,
+			.out = out ? io->out : NULL, .out_len = out ? io->out_len : 0,
+			.result = r, .duration_ns = vfc_trace_now_ns() - t0,
+			.injected = io->injected });
+	}
+	return r;
+}
+
+int vfc_file_ioctl(struct vfc_file *f, struct vfc_ioctl *io)
+{
+	if (__builtin_expect(vfc_trace_on(), 0))
+		return file_ioctl_traced(f, io);
+	return file_ioctl(f, io);
+}
+
+/* "BAR0", "CONFIG"... for vfio-pci devices, "region N" for others. */
+static void region_label(const struct vfc_device *dev, unsigned int index, char *buf, size_t n)
+{
+	static const char *const pci[] = { "BAR0", "BAR1", "BAR2", "BAR3", "BAR4", "BAR5",
+					   "ROM", "CONFIG", "VGA" };
+
+	if ((dev->info.flags & VFIO_DEVICE_FLAGS_PCI) && index < VFC_ARRAY_SIZE(pci))
+		snprintf(buf, n, "%s", pci[index]);
+	else
+		snprintf(buf, n, "%u", index);
+}
+
+static void trace_rw(struct vfc_file *f, struct vfc_device_file *df, uint64_t off,
+		     const void *buf, size_t len, bool write, ssize_t r, uint64_t ns)
+{
+	char region[16], value[40] = "";
+	uint64_t v = 0;
+
+	region_label(df->dev, VFC_REGION_INDEX(off), region, sizeof(region));
+	/* the value that moved: written, or read when the read succeeded */
+	if (len <= 8 && (write || r == (ssize_t)len)) {
+		memcpy(&v, buf, len);	/* little-endian, as the device sees it */
+		snprintf(value, sizeof(value), " value=0x%llx", (unsigned long long)v);
+	}
+	vfc_trace_event(write ? "write" : "read",
+			"device=%llu name=\"%s\" region=%s offset=0x%llx len=%zu%s result=%zd "
+			"duration_ns=%llu", (unsigned long long)f->id, df->dev->name, region,
+			(unsigned long long)(off & VFC_REGION_MASK), len, value, r,
+			(unsigned long long)ns);
+}
+
 ssize_t vfc_file_rw(struct vfc_file *f, uint64_t off, void *buf, size_t len, bool write)
 {
 	struct vfc_device_file *df;
+	uint64_t t0;
+	ssize_t r;
 
 	if (f->kind != VFC_FILE_DEVICE)
 		return -ESPIPE;
 	df = file_device(f);
 	if (!df)
 		return -EINVAL;
-	return vfc_device_file_rw(df, off, buf, len, write);
+	if (!vfc_trace_on())
+		return vfc_device_file_rw(df, off, buf, len, write);
+	t0 = vfc_trace_now_ns();
+	r = vfc_device_file_rw(df, off, buf, len, write);
+	trace_rw(f, df, off, buf, len, write, r, vfc_trace_now_ns() - t0);
+	return r;
 }
 
 int vfc_file_mmap(struct vfc_file *f, uint64_t off, uint64_t len, bool shared, int *ret_fd,
 		  uint64_t *ret_off)
 {
 	struct vfc_device_file *df;
+	int r;
 
 	if (f->kind != VFC_FILE_DEVICE)
 		return -ENODEV;
 	df = file_device(f);
 	if (!df)
 		return -EINVAL;
-	return vfc_device_file_mmap(df, off, len, shared, ret_fd, ret_off);
+	r = vfc_device_file_mmap(df, off, len, shared, ret_fd, ret_off);
+	if (vfc_trace_on()) {
+		char region[16];
+
+		region_label(df->dev, VFC_REGION_INDEX(off), region, sizeof(region));
+		vfc_trace_event("mmap", "device=%llu name=\"%s\" region=%s offset=0x%llx len=0x%llx "
+				"shared=%d result=%d", (unsigned long long)f->id, df->dev->name,
+				region, (unsigned long long)(off & VFC_REGION_MASK),
+				(unsigned long long)len, shared, r);
+	}
+	return r;
 }
 
 enum vfc_file_kind vfc_file_kind(const struct vfc_file *f)

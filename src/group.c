@@ -12,6 +12,7 @@
 #include "vfc-fault.h"
 #include "vfc-log.h"
 #include "vfc-private.h"
+#include "vfc-trace.h"
 
 int vfc_group_open(struct vfc_core *core, unsigned int id, struct vfc_group_file **ret)
 {
@@ -119,6 +120,12 @@ static int group_ioctl_set_container(struct vfc_group *g, struct vfc_ioctl *io)
 		resolved = io->caller->ops->get_container(io->caller, fd, &c);
 	else
 		resolved = -EBADF;
+	if (vfc_trace_on()) {
+		if (resolved == 0)
+			vfc_trace_note("fd%d=container:%lu", fd, c->id);
+		else
+			vfc_trace_note("fd%d=%s", fd, resolved == -EBADF ? "EBADF" : "not-a-container");
+	}
 	if (resolved == -EBADF) {
 		vfc_info("group %u: SET_CONTAINER: fd %d is not open in the caller", g->id, fd);
 		return -EBADF;
@@ -233,6 +240,8 @@ static int group_ioctl_get_device_fd(struct vfc_group *g, struct vfc_ioctl *io)
 	}
 	/* ref moved to the transport */
 	vfc_debug("group %u: device \"%s\" opened as fd %d", g->id, d->name, fd);
+	if (vfc_trace_on())
+		vfc_trace_note("device=\"%s\" fd=%d", d->name, fd);
 	return fd;
 }
 

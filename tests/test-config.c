@@ -65,6 +65,8 @@ static void test_good(void **state)
 			      "group 26 owner=0 gid=0 mode=0660\n"
 			      "dma-entry-limit 100\n"
 			      "worker-idle-ms 1500\n"
+			      "trace /var/log/vfio-cused.trace\n"
+			      "trace-format json\n"
 			      "user nobody\n",
 			      log, sizeof(log)), 0);
 	assert_string_equal(cfg.prefix, "vfio-cuse");
@@ -80,6 +82,8 @@ static void test_good(void **state)
 	assert_int_equal(cfg.groups[1].mode, 0600);	/* the kernel's default */
 	assert_int_equal(cfg.dma_entry_limit, 100);
 	assert_int_equal(cfg.worker_idle_ms, 1500);
+	assert_string_equal(cfg.trace, "/var/log/vfio-cused.trace");
+	assert_true(cfg.trace_json);
 	assert_string_equal(cfg.user, "nobody");
 	assert_int_equal(cfg.user_uid, getpwnam("nobody")->pw_uid);
 	assert_int_equal(cfg.user_gid, getpwnam("nobody")->pw_gid);
@@ -93,6 +97,15 @@ static void test_good(void **state)
 	assert_int_equal(cfg.dma_entry_limit, 65535);
 	assert_int_equal(cfg.worker_idle_ms, 30000);
 	assert_null(cfg.user);	/* no drop unless asked */
+	assert_null(cfg.trace);	/* no trace unless asked */
+	assert_false(cfg.trace_json);
+	vfc_config_clear(&cfg);
+
+	/* --trace without a file: stderr, as text unless told */
+	assert_int_equal(parse(&cfg, "trace -"), 0);
+	assert_int_equal(parse(&cfg, "trace-format text"), 0);
+	assert_string_equal(cfg.trace, "-");
+	assert_false(cfg.trace_json);
 	vfc_config_clear(&cfg);
 }
 
@@ -127,6 +140,8 @@ static void test_errors_name_their_line(void **state)
 		{ "fault\n", ":1:", "fault: empty rule" },
 		{ "\nfault ioctl MAP_DMA nth=3\n", ":2:", "fault: ioctl: errno= is required" },
 		{ "fault melt device=x\n", ":1:", "unknown action \"melt\"" },
+		{ "trace-format xml\n", ":1:", "trace-format \"xml\": text or json" },
+		{ "trace\n", ":1:", "\"trace\" takes one value" },
 	};
 	char log[4096];
 

@@ -7,11 +7,12 @@
 # user kuser, the emulated NVMe under QEMU's userspace driver: nvme nvbench,
 # the CUSE path against its floor and the kernel: side, and the daemon's
 # threads and memory after a load: load, the daemon's exit under
-# valgrind: vgexit, fault rules from a config: fault (default: all).
+# valgrind: vgexit, fault rules from a config: fault, and the decoding
+# trace: trace (default: all).
 set -u
 B=$1 R=$2 S=$3
 shift 3
-TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench kflow kcompare kprivate kmmap kqtest kdeath kviable kbench user kuser nvme nvbench side load vgexit fault}
+TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench kflow kcompare kprivate kmmap kqtest kdeath kviable kbench user kuser nvme nvbench side load vgexit fault trace}
 CUSED=$B/cuse/vfio-cused
 RUN=$B/client/vfio-cuse-run
 CLIENT=$B/tests/vm/client/vfio-e2e-client
@@ -1104,6 +1105,86 @@ test_fault() {
 		grep 'fault rule' "$R/fault-daemon.log" | head -10
 	fi
 	[ $rc -eq 0 ] && ok "fault: the daemon exits cleanly" || bad "fault: daemon exit $rc"
+}
+
+# The decoding trace: a daemon of its own traces the e2e client's full flow
+# as JSON lines (every line must parse), then as text (trace.txt, a sample
+# for the eye); pcitest's BAR mmap adds the channel and mmap events.
+trace_daemon() { # PREFIX FILE FORMAT
+	mkdir -p "/run/$1"
+	"$CUSED" --prefix "$1" --rundir "/run/$1" --trace="$2" --trace-format="$3" \
+		--device 0000:06:0d.0,group=26,model=edu \
+		--device 0000:06:10.0,group=29,model=pcitest 2>"$R/$1-daemon.log" &
+	TDAEMON=$!
+	wait_node "/dev/$1/29"
+}
+
+test_trace() {
+	rm -f "$R/trace.json" "$R/trace.txt"
+	if ! trace_daemon vfio-trace "$R/trace.json" json; then
+		bad "trace: the daemon did not come up"
+		cat "$R/vfio-trace-daemon.log"
+		return
+	fi
+	"$RUN" --dev-prefix vfio-trace --sysfs-view -- "$CLIENT" --group 26 \
+		--device 0000:06:0d.0 --no-mmap >"$R/trace-flow.txt" 2>"$R/trace-flow.err" ||
+		bad "trace: the full flow under the trace (trace-flow.txt)"
+	"$RUN" --dev-prefix vfio-trace --sysfs-view -- "$B/tests/vm/client/vfio-bar-mmap" \
+		/dev/vfio 29 0000:06:10.0 >"$R/trace-mmap.txt" 2>&1 ||
+		bad "trace: pcitest's BAR mmap under the trace (trace-mmap.txt)"
+	kill $TDAEMON
+	wait $TDAEMON
+	if python3 - "$R/trace.json" >"$R/trace-check.txt" 2>&1 <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+ev = [json.loads(l) for l in lines]          # every line is one JSON object
+assert all(isinstance(e, dict) and "ts" in e and "event" in e for e in ev)
+io = [e for e in ev if e["event"] == "ioctl"]
+names = {e["name"] for e in io}
+need = {"VFIO_GET_API_VERSION", "VFIO_CHECK_EXTENSION", "VFIO_GROUP_SET_CONTAINER",
+        "VFIO_SET_IOMMU", "VFIO_GROUP_GET_DEVICE_FD", "VFIO_DEVICE_GET_INFO",
+        "VFIO_DEVICE_GET_REGION_INFO", "VFIO_DEVICE_GET_IRQ_INFO", "VFIO_IOMMU_MAP_DMA",
+        "VFIO_IOMMU_UNMAP_DMA", "VFIO_DEVICE_SET_IRQS"}
+assert need <= names, "missing: %s" % (need - names)
+m = [e for e in io if e["name"] == "VFIO_IOMMU_MAP_DMA" and e["result"] == 0][0]
+assert "VFIO_DMA_MAP_FLAG_READ" in m["arg"]["flags"] and m["arg"]["size"] > 0 and m["pid"] > 0
+assert any(e["name"] == "VFIO_IOMMU_MAP_DMA" and e.get("errno") == "EEXIST" for e in io)
+s = [e for e in io if e["name"] == "VFIO_DEVICE_SET_IRQS" and "resolved" in e]
+assert s and any(v == "eventfd" for e in s for v in e["resolved"].values())
+assert any(e["name"] == "VFIO_GROUP_SET_CONTAINER" and "resolved" in e for e in io)
+rw = [e for e in ev if e["event"] in ("read", "write")]
+assert any(e["region"] == "CONFIG" for e in rw) and any(e["region"] == "BAR0" for e in rw)
+assert any("value" in e for e in rw)
+dma = [e for e in ev if e["event"] == "dma"]
+assert dma and all({"iova", "len", "dir", "result"} <= set(e) for e in dma)
+irq = [e for e in ev if e["event"] == "irq"]
+assert irq and all({"index", "vector", "eventfd"} <= set(e) for e in irq)
+ch = [e for e in ev if e["event"] == "channel"]
+mm = [e for e in ev if e["event"] == "mmap"]
+print("lines=%d ioctls=%d names=%d rw=%d dma=%d irq=%d channel=%d mmap=%d" % (
+      len(ev), len(io), len(names), len(rw), len(dma), len(irq), len(ch), len(mm)))
+assert ch and mm, "no channel or mmap event"
+PY
+	then
+		ok "trace: every JSON line parses; MAP_DMA, SET_IRQS with its eventfds, region accesses, DMA, interrupts, channel and mmap are there ($(cat "$R/trace-check.txt"))"
+	else
+		bad "trace: the JSON trace: $(tail -3 "$R/trace-check.txt")"
+	fi
+	# The same flow as text, for the eye.
+	if trace_daemon vfio-tracet "$R/trace.txt" text; then
+		"$RUN" --dev-prefix vfio-tracet --sysfs-view -- "$CLIENT" --group 26 \
+			--device 0000:06:0d.0 --no-mmap >/dev/null 2>&1
+		kill $TDAEMON
+		wait $TDAEMON
+		if grep -q "VFIO_IOMMU_MAP_DMA({argsz=32, flags=VFIO_DMA_MAP_FLAG_READ|VFIO_DMA_MAP_FLAG_WRITE" \
+			"$R/trace.txt"; then
+			ok "trace: text trace of the flow, $(wc -l <"$R/trace.txt") lines (trace.txt)"
+		else
+			bad "trace: no MAP_DMA line in the text trace"
+		fi
+	else
+		bad "trace: the text-trace daemon did not come up"
+	fi
 }
 
 id -u $USER_OK >/dev/null 2>&1 || true

@@ -28,6 +28,7 @@
 #include "emu-pci-priv.h"
 #include "vfc-fault.h"
 #include "vfc-macro.h"
+#include "vfc-trace.h"
 
 /**
  * vfc_emu_pci_signal() - raise an interrupt on eventfd @fd (-1: none).
@@ -49,9 +50,21 @@ void vfc_emu_pci_signal(int fd)
 		return; /* nothing to do: the kernel's signal cannot fail either */
 }
 
+/* An interrupt the device raises: traced, then signalled. */
+static void irq_send(struct vfc_emu_pci *pci, unsigned int index, unsigned int vector, int fd)
+{
+	static const char *const names[] = { "INTX", "MSI", "MSIX", "ERR", "REQ" };
+
+	if (vfc_trace_on())
+		vfc_trace_event("irq", "model=%s index=%s vector=%u eventfd=%d",
+				pci->model->name, index < 5 ? names[index] : "?", vector, fd);
+	vfc_emu_pci_signal(fd);
+}
+
 /*
  * A device interrupt on its way to the client's eventfd (lock held): "irq"
- * fault rules may drop or delay it. Loopback triggers and ERR/REQ do not
+ * fault rules may drop or delay it (their own trace event says so);
+ * otherwise it is traced and signalled. Loopback triggers and ERR/REQ do not
  * come here: they are no interrupt of the device's.
  */
 static void deliver(struct vfc_emu_pci *pci, unsigned int index, unsigned int vector, int fd)
@@ -59,7 +72,7 @@ static void deliver(struct vfc_emu_pci *pci, unsigned int index, unsigned int ve
 	if (fd >= 0 && vfc_fault_any() &&
 	    vfc_fault_irq(pci->core_dev ? vfc_device_name(pci->core_dev) : NULL, index, vector, fd))
 		return;
-	vfc_emu_pci_signal(fd);
+	irq_send(pci, index, vector, fd);
 }
 
 /*
@@ -645,7 +658,7 @@ static int msi_set_trigger(struct vfc_emu_pci *pci, unsigned int index, unsigned
 		if (pci->ctx[i] < 0)
 			continue;
 		if ((flags & VFIO_IRQ_SET_DATA_NONE) || ((const uint8_t *)data)[i - start])
-			vfc_emu_pci_signal(pci->ctx[i]);
+			irq_send(pci, index, i, pci->ctx[i]);
 	}
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include "vfc-fault.h"
 #include "vfc-log.h"
 #include "vfc-macro.h"
+#include "vfc-trace.h"
 
 static const struct vfc_emu_pci_model *const builtin_models[] = {
 	&vfc_emu_edu_model,
@@ -434,6 +435,11 @@ int vfc_emu_pci_dma(struct vfc_emu_pci *pci, uint64_t addr, void *buf, size_t le
 	 * part way, may have changed pages. */
 	if (write && (r == 0 || r == -EFAULT))
 		vfc_emu_pci_log_write(pci, addr, len);
+	if (vfc_trace_on())
+		vfc_trace_event("dma", "model=%s iova=0x%llx len=%zu dir=%s result=%d%s%s",
+				pci->model->name, (unsigned long long)addr, len,
+				write ? "to-memory" : "from-memory", r, r < 0 ? " errno=" : "",
+				r < 0 ? vfc_trace_errno_name(-r) : "");
 	return r;
 }
 
