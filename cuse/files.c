@@ -74,8 +74,10 @@ static void op_open(fuse_req_t req, struct fuse_file_info *fi)
 		node->open_file = f;
 		pthread_mutex_unlock(&d->files_lock);
 	}
+	vfc_files_track(d, f, fuse_req_ctx(req)->pid, fuse_req_ctx(req)->uid);
 	if (fuse_reply_open(req, fi) < 0) {
 		/* The caller is gone: no release will come. */
+		vfc_files_untrack(d, f);
 		group_file_forget(f);
 		vfc_file_release(f->file);
 		pthread_mutex_destroy(&f->lock);
@@ -87,6 +89,7 @@ static void op_release(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct vfc_cuse_file *f = (struct vfc_cuse_file *)(uintptr_t)fi->fh;
 
+	vfc_files_untrack(f->node->daemon, f);
 	group_file_forget(f);
 	vfc_channel_forget(f->node->daemon, f);
 	vfc_file_release(f->file);

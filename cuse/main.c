@@ -13,6 +13,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "daemon.h"
 #include "helper-client.h"
 #include "vfc-log.h"
@@ -190,10 +191,13 @@ int main(int argc, char **argv)
 		r = vfc_sysfs_view_write(&d);
 	if (r >= 0 && vfc_channel_start(&d) < 0)
 		vfc_warn("vfio-cused: no channel: BAR mmap is not offered");
+	if (r >= 0 && vfc_control_start(&d) < 0)
+		vfc_warn("vfio-cused: no control socket: vfio-cusectl cannot reach this daemon");
 	if (r >= 0 && cfg.user)
 		r = drop_privileges(&cfg);
 	if (r < 0) {
 		vfc_err("vfio-cused: start-up failed: %s", strerror(-r));
+		vfc_control_stop(&d);
 		vfc_nodes_destroy(&d);
 		if (d.priv != vfc_priv_direct())
 			vfc_priv_helper_free(d.priv);
@@ -206,6 +210,7 @@ int main(int argc, char **argv)
 
 	vfc_sd_notify("STOPPING=1");
 	vfc_notice("vfio-cused: stopping");
+	vfc_control_stop(&d);
 	vfc_channel_stop(&d);
 	vfc_nodes_destroy(&d);
 	if (d.priv != vfc_priv_direct())
