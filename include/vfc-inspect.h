@@ -4,11 +4,11 @@
  * and each container's mappings, as snapshots handed to a visitor. Read
  * only; nothing here changes the core's state.
  *
- * Locking: the group, device and container visitors run under the core's
- * lock (and, for containers, each container's IOMMU lock for reading); the
- * mapping visitor runs under that container's IOMMU lock and the IOMMU
- * driver's own. A visitor must not call into the core, and should only
- * format what it is given. Strings it receives are valid during the call.
+ * Locking: the group and device visitors run under the core's lock; the
+ * mapping visitor under its container's IOMMU lock and the IOMMU driver's
+ * own; the container visitor under none (it gets a snapshot). A visitor
+ * called under a lock must not call into the core, and should only format
+ * what it is given. Strings it receives are valid during the call.
  */
 #pragma once
 
@@ -98,11 +98,14 @@ int vfc_inspect_devices(struct vfc_core *core,
 			int (*fn)(void *opaque, const struct vfc_inspect_device *d), void *opaque);
 
 /**
- * vfc_inspect_containers() - visit every open container, in id order.
+ * vfc_inspect_containers() - visit every open container, in id order, as
+ * they were when the call began (a container closed meanwhile is left
+ * out; the counts are read after the snapshot, without the core's lock).
  * @core: the core.
- * @fn: the visitor; a nonzero return stops the walk.
+ * @fn: the visitor, called with no lock held; a nonzero return stops the
+ *      walk.
  * @opaque: passed to @fn.
- * Return: 0, or @fn's nonzero return.
+ * Return: 0, @fn's nonzero return, or -ENOMEM.
  */
 int vfc_inspect_containers(struct vfc_core *core,
 			   int (*fn)(void *opaque, const struct vfc_inspect_container *c),

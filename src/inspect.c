@@ -5,6 +5,7 @@
  * the locks that keep them still. Reads only.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vfc-inspect.h"
@@ -55,47 +56,55 @@ int vfc_inspect_devices(struct vfc_core *core,
 	return r;
 }
 
-/* The counts of @c's IOMMU; iommu_lock held. */
-static void container_stats(struct vfc_container *c, struct vfc_iommu_stats *ret)
-{
-	*ret = (struct vfc_iommu_stats){ 0 };
-	if (!c->driver)
-		return;
-	if (!c->driver->ops->inspect ||
-	    c->driver->ops->inspect(c->iommu_data, ret, NULL, NULL) < 0)
-		*ret = (struct vfc_iommu_stats){ VFC_IOMMU_UNKNOWN, VFC_IOMMU_UNKNOWN,
-						 VFC_IOMMU_UNKNOWN };
-}
-
 int vfc_inspect_containers(struct vfc_core *core,
 			   int (*fn)(void *opaque, const struct vfc_inspect_container *c),
 			   void *opaque)
 {
+	struct vfc_inspect_container *arr;
 	struct vfc_container *c, *last = NULL;
+	size_t n = 0, i = 0;
 	int r = 0;
 
+	/* A snapshot under the core's lock; then each IOMMU's counts under
+	 * its own locks only, and the visits under none. */
 	pthread_mutex_lock(&core->lock);
-	/* The list is newest first: walk it backwards for id order. */
-	for (c = core->containers; c; c = c->next)
+	for (c = core->containers; c; c = c->next) {
 		last = c;
-	for (c = last; c && !r; c = c->prev) {
-		struct vfc_inspect_container info = { .id = c->id };
+		n++;
+	}
+	arr = calloc(n ? n : 1, sizeof(*arr));
+	if (!arr) {
+		pthread_mutex_unlock(&core->lock);
+		return -ENOMEM;
+	}
+	/* The list is newest first: walk it backwards for id order. */
+	for (c = last; c; c = c->prev, i++) {
+		struct vfc_inspect_container *info = &arr[i];
 
+		info->id = c->id;
 		pthread_rwlock_rdlock(&c->iommu_lock);
 		if (c->driver) {
-			info.iommu = c->driver->ops->name;
-			info.type = c->iommu_type;
+			info->iommu = c->driver->ops->name;	/* static */
+			info->type = c->iommu_type;
 		}
 		for (struct vfc_group *g = c->groups; g; g = g->container_next) {
-			if (info.n_groups < VFC_INSPECT_MAX_GROUPS)
-				info.groups[info.n_groups] = g->id;
-			info.n_groups++;
+			if (info->n_groups < VFC_INSPECT_MAX_GROUPS)
+				info->groups[info->n_groups] = g->id;
+			info->n_groups++;
 		}
-		container_stats(c, &info.stats);
-		r = fn(opaque, &info);
 		pthread_rwlock_unlock(&c->iommu_lock);
 	}
 	pthread_mutex_unlock(&core->lock);
+	for (i = 0; i < n && !r; i++) {
+		int k = vfc_inspect_mappings(core, arr[i].id, &arr[i].stats, NULL, NULL);
+
+		if (k == -ENOENT)
+			continue;	/* closed meanwhile */
+		if (k == -ENODEV)
+			arr[i].stats = (struct vfc_iommu_stats){ 0 };
+		r = fn(opaque, &arr[i]);
+	}
+	free(arr);
 	return r;
 }
 

@@ -14,10 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "control.h"
+#include "daemon.h"
 #include "emu-iommu.h"
 #include "fake.h"
 #include "vfc-inspect.h"
@@ -348,6 +351,143 @@ static void test_errors(void **state)
 	free(s);
 }
 
+/* An IOMMU without the inspect op (as the kernel backend's): unknown, not 0. */
+static void test_unknown(void **state)
+{
+	struct vfc_fake_iommu iommu = { 0 };
+	struct vfc_fake_device dev;
+	struct env e = { 0 };
+	struct vfc_group *g;
+	char *s;
+	int status;
+
+	assert_int_equal(vfc_core_new(&e.core), 0);
+	assert_int_equal(vfc_core_add_iommu_driver(e.core, &vfc_fake_iommu_ops, &iommu), 0);
+	assert_int_equal(vfc_core_add_group(e.core, 26, NULL, &g), 0);
+	vfc_fake_device_init(&dev, 0x1234, 0x11e8);
+	assert_int_equal(vfc_group_add_device(g, DEV, &vfc_fake_device_ops, &dev, NULL), 0);
+	assert_int_equal(vfc_local_new(e.core, &e.l), 0);
+	e.c = vfc_local_open_container(e.l);
+	e.g = vfc_local_open_group(e.l, 26);
+	assert_int_equal(vfc_local_ioctl(e.l, e.g, VFIO_GROUP_SET_CONTAINER, (unsigned long)&e.c), 0);
+	e.ctl = (struct vfc_ctl_env){ .core = e.core, .rundir = "/nonexistent" };
+
+	/* before SET_IOMMU: no mappings can exist */
+	s = run(&e, "json containers", &status);
+	assert_string_equal(s, "{\"containers\":[{\"id\":1,\"iommu\":null,\"type\":null,"
+			    "\"groups\":[26],\"mappings\":0,\"mapped_bytes\":0,"
+			    "\"pinned_bytes\":0}]}\n");
+	free(s);
+	assert_int_equal(vfc_local_ioctl(e.l, e.c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU), 0);
+	s = run(&e, "json containers", &status);
+	assert_string_equal(s, "{\"containers\":[{\"id\":1,\"iommu\":\"fake-type1\",\"type\":"
+			    "\"type1v2\",\"groups\":[26],\"mappings\":null,\"mapped_bytes\":null,"
+			    "\"pinned_bytes\":null}]}\n");
+	free(s);
+	s = run(&e, "mappings 1", &status);
+	assert_int_equal(status, 0);
+	assert_non_null(strstr(s, "cannot list mappings"));
+	free(s);
+	s = run(&e, "json mappings 1", &status);
+	assert_non_null(strstr(s, "\"listed\":false,\"count\":null"));
+	free(s);
+	s = run(&e, "status", &status);
+	assert_non_null(strstr(s, "pinned bytes       unknown"));
+	assert_non_null(strstr(s, "clients            unknown"));	/* no transport list */
+	free(s);
+	s = run(&e, "clients", &status);
+	assert_int_equal(status, -EOPNOTSUPP);
+	free(s);
+
+	vfc_local_free(e.l);
+	vfc_core_free(e.core);
+	vfc_fake_device_fini(&dev);
+}
+
+/* The socket of control.c, served by its thread in this process. */
+static int sock_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Send @req, read to the end; the first line of the reply in @line. */
+static void sock_ask(const char *path, const void *req, size_t len, char *line, size_t size)
+{
+	char buf[8192];
+	size_t got = 0;
+	ssize_t n;
+	int fd = sock_connect(path);
+
+	if (send(fd, req, len, MSG_NOSIGNAL) < 0)
+		assert_true(errno == EPIPE || errno == ECONNRESET);
+	while (got < sizeof(buf) - 1 && (n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(fd);
+	snprintf(line, size, "%.*s", (int)strcspn(buf, "\n"), buf);
+}
+
+static void test_socket(void **state)
+{
+	struct vfc_config cfg = { 0 };
+	static struct vfc_daemon d;
+	char dir[] = "/tmp/vfc-control-XXXXXX", path[128], line[256], *big;
+	int idle[4], extra;
+	ssize_t n;
+
+	vfc_log_set_max_level(LOG_ERR);
+	assert_non_null(mkdtemp(dir));
+	cfg.rundir = dir;
+	d.cfg = &cfg;
+	pthread_mutex_init(&d.files_lock, NULL);
+	assert_int_equal(vfc_core_new(&d.core), 0);
+	assert_int_equal(vfc_control_start(&d), 0);
+	snprintf(path, sizeof(path), "%s/control", dir);
+
+	sock_ask(path, "status\n", 7, line, sizeof(line));
+	assert_memory_equal(line, "OK ", 3);
+	sock_ask(path, "json groups\n", 12, line, sizeof(line));
+	assert_string_equal(line, "OK 14");		/* {"groups":[]} */
+	sock_ask(path, "st\x00tus\n", 7, line, sizeof(line));
+	assert_string_equal(line, "ERR 22 malformed request");
+	big = malloc(3 * VFC_CTL_MAX_LINE);
+	assert_non_null(big);
+	memset(big, 'x', 3 * VFC_CTL_MAX_LINE);
+	sock_ask(path, big, 3 * VFC_CTL_MAX_LINE, line, sizeof(line));
+	assert_string_equal(line, "ERR 7 request too long");
+	free(big);
+
+	/* Four silent connections of this uid: the fifth is closed at once,
+	 * and once they go, requests are served again. */
+	for (int i = 0; i < 4; i++)
+		idle[i] = sock_connect(path);
+	extra = sock_connect(path);
+	n = recv(extra, line, sizeof(line), 0);	/* closed by the daemon, no reply */
+	assert_int_equal(n, 0);
+	close(extra);
+	for (int i = 0; i < 4; i++)
+		close(idle[i]);
+	for (int tries = 0;; tries++) {
+		sock_ask(path, "status\n", 7, line, sizeof(line));
+		if (!strncmp(line, "OK ", 3) || tries == 1000)
+			break;
+		usleep(1000);	/* the thread notices the closes */
+	}
+	assert_memory_equal(line, "OK ", 3);
+
+	vfc_control_stop(&d);
+	assert_int_equal(access(path, F_OK), -1);
+	vfc_core_free(d.core);
+	pthread_mutex_destroy(&d.files_lock);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +498,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test(test_unknown),
+		cmocka_unit_test(test_socket),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
