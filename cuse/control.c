@@ -229,7 +229,8 @@ static void conn_execute(struct vfc_control *ctl, struct ctl_conn *c, size_t lin
 		return;
 	}
 	/* Commands that change something are logged. */
-	if (!strcmp(req.argv[0], "trace") || !strcmp(req.argv[0], "fault"))
+	if (!strcmp(req.argv[0], "trace") ||
+	    (!strcmp(req.argv[0], "fault") && (req.argc < 2 || strcmp(req.argv[1], "list"))))
 		vfc_notice("control: process %d (uid %u): %s %s%s%s", c->pid, c->uid,
 			   req.argv[0], req.argc > 1 ? req.argv[1] : "",
 			   req.rest ? " " : "", req.rest ? req.rest : "");
