@@ -41,7 +41,8 @@ static void usage(FILE *out)
 		"  fault clear\n"
 		"  fault list\n"
 		"options:\n"
-		"  -r, --rundir DIR        the daemon's rundir (default /run/vfio-cuse)\n"
+		"  -r, --rundir DIR        the daemon's rundir (default $VFIO_CUSE_RUNDIR,\n"
+		"                          else /run/vfio-cuse)\n"
 		"  -j, --json              JSON output, one object\n"
 		"  -h, --help\n"
 		"      --version\n");
@@ -182,7 +183,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	const char *rundir = "/run/vfio-cuse";
+	const char *rundir = getenv("VFIO_CUSE_RUNDIR") ?: "/run/vfio-cuse";
 	char req[VFC_CTL_MAX_LINE], *reply = NULL, *body;
 	size_t len = 0, body_len;
 	bool json = false;
