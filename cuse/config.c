@@ -14,6 +14,8 @@
  *                                     repeatable, added as the line is read
  *   trace FILE                        the decoding trace to FILE ("-": stderr)
  *   trace-format text|json            its format (default text)
+ *   control-allow-uid USER|UID        may also use the control socket
+ *   control-allow-gid GROUP|GID       (vfio-cusectl); repeatable
  *
  * '#' starts a comment. The command line's --device takes the same words
  * as a device line, comma-separated; so model options are separated by ':'
@@ -273,6 +275,44 @@ static int parse_group(struct vfc_config *cfg, char **words, int n, const char *
 	return 0;
 }
 
+/* control-allow-uid USER|UID, control-allow-gid GROUP|GID */
+static int parse_control_grant(struct vfc_config *cfg, const char *key, const char *val,
+			       const char *where)
+{
+	bool uid = !strcmp(key, "control-allow-uid");
+	unsigned int *n = uid ? &cfg->n_control_uids : &cfg->n_control_gids;
+	unsigned long v;
+
+	if (uid) {
+		struct passwd *pw = getpwnam(val);
+
+		if (pw)
+			v = pw->pw_uid;
+		else if (parse_uint(val, INT_MAX, 10, &v) < 0) {
+			vfc_err("%s: %s: no user \"%s\"", where, key, val);
+			return -EINVAL;
+		}
+	} else {
+		struct group *gr = getgrnam(val);
+
+		if (gr)
+			v = gr->gr_gid;
+		else if (parse_uint(val, INT_MAX, 10, &v) < 0) {
+			vfc_err("%s: %s: no group \"%s\"", where, key, val);
+			return -EINVAL;
+		}
+	}
+	if (*n == VFC_CFG_MAX_CONTROL_GRANTS) {
+		vfc_err("%s: %s: at most %u", where, key, VFC_CFG_MAX_CONTROL_GRANTS);
+		return -EINVAL;
+	}
+	if (uid)
+		cfg->control_uids[(*n)++] = (uid_t)v;
+	else
+		cfg->control_gids[(*n)++] = (gid_t)v;
+	return 0;
+}
+
 static bool valid_prefix(const char *p)
 {
 	size_t n = strlen(p);
@@ -395,6 +435,8 @@ int vfc_config_parse_line(struct vfc_config *cfg, char *line, const char *where)
 		cfg->trace_json = !strcmp(words[1], "json");
 		return 0;
 	}
+	if (!strcmp(words[0], "control-allow-uid") || !strcmp(words[0], "control-allow-gid"))
+		return parse_control_grant(cfg, words[0], words[1], where);
 	vfc_err("%s: unknown statement \"%s\"", where, words[0]);
 	return -EINVAL;
 }

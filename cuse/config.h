@@ -21,6 +21,8 @@ struct vfc_cfg_device {
 	char *options;		/* model options, may be NULL */
 };
 
+#define VFC_CFG_MAX_CONTROL_GRANTS 16
+
 struct vfc_cfg_group {
 	unsigned int id;
 	uid_t uid;
@@ -42,6 +44,11 @@ struct vfc_config {
 	bool trace_json;	/* trace-format json */
 	uid_t user_uid;
 	gid_t user_gid;
+	/* who else may use the control socket (control-allow-uid/-gid) */
+	uid_t control_uids[VFC_CFG_MAX_CONTROL_GRANTS];
+	unsigned int n_control_uids;
+	gid_t control_gids[VFC_CFG_MAX_CONTROL_GRANTS];
+	unsigned int n_control_gids;
 };
 
 /**

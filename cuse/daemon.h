@@ -81,6 +81,10 @@ struct vfc_daemon {
 	char channel_path[108];
 	pthread_t channel_thread;
 	bool channel_running;
+	/* the control socket (control.c); every open file for its clients
+	 * list, under files_lock */
+	struct vfc_control *control;
+	struct vfc_cuse_file *all_files;
 	/* worker pool */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -110,6 +114,10 @@ struct vfc_cuse_file {
 	bool has_token;
 	uint8_t token[16];
 	struct vfc_cuse_file *token_next;
+	/* who opened it, and d->all_files (under daemon->files_lock) */
+	pid_t opener_pid;
+	uid_t opener_uid;
+	struct vfc_cuse_file *all_prev, *all_next;
 };
 
 extern const struct cuse_lowlevel_ops vfc_cuse_ops;
@@ -178,6 +186,13 @@ void vfc_channel_stop(struct vfc_daemon *d);
 int vfc_channel_token(struct vfc_daemon *d, struct vfc_cuse_file *f, uint8_t ret_token[16]);
 /** vfc_channel_forget() - @f goes: its token names nothing any more. */
 void vfc_channel_forget(struct vfc_daemon *d, struct vfc_cuse_file *f);
+
+/* The control socket (control.c, control.h) and its list of clients */
+
+/** vfc_files_track() - @f was opened by @tid (a thread id) of @uid. */
+void vfc_files_track(struct vfc_daemon *d, struct vfc_cuse_file *f, pid_t tid, uid_t uid);
+/** vfc_files_untrack() - @f goes. */
+void vfc_files_untrack(struct vfc_daemon *d, struct vfc_cuse_file *f);
 
 /* Service manager and sysfs view (notify.c, sysfs.c) */
 

@@ -76,9 +76,11 @@ static void op_open(fuse_req_t req, struct fuse_file_info *fi)
 		pthread_mutex_unlock(&d->files_lock);
 	}
 	atomic_fetch_add(&d->open_files, 1);
+	vfc_files_track(d, f, fuse_req_ctx(req)->pid, fuse_req_ctx(req)->uid);
 	if (fuse_reply_open(req, fi) < 0) {
 		/* The caller is gone: no release will come. */
 		atomic_fetch_sub(&d->open_files, 1);
+		vfc_files_untrack(d, f);
 		group_file_forget(f);
 		vfc_file_release(f->file);
 		pthread_mutex_destroy(&f->lock);
@@ -90,6 +92,7 @@ static void op_release(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct vfc_cuse_file *f = (struct vfc_cuse_file *)(uintptr_t)fi->fh;
 
+	vfc_files_untrack(f->node->daemon, f);
 	group_file_forget(f);
 	vfc_channel_forget(f->node->daemon, f);
 	vfc_file_release(f->file);

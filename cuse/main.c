@@ -14,6 +14,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "daemon.h"
 #include "helper-client.h"
 #include "vfc-fault.h"
@@ -163,6 +164,7 @@ static void daemon_free(struct vfc_daemon *d)
 {
 	unsigned int open_files;
 
+	vfc_control_stop(d);
 	vfc_channel_stop(d);
 	vfc_nodes_destroy(d);
 	open_files = atomic_load(&d->open_files);
@@ -238,6 +240,8 @@ int main(int argc, char **argv)
 		r = vfc_sysfs_view_write(&d);
 	if (r >= 0 && vfc_channel_start(&d) < 0)
 		vfc_warn("vfio-cused: no channel: BAR mmap is not offered");
+	if (r >= 0 && vfc_control_start(&d) < 0)
+		vfc_warn("vfio-cused: no control socket: vfio-cusectl cannot reach this daemon");
 	if (r >= 0 && cfg.user)
 		r = drop_privileges(&cfg);
 	if (r < 0) {

@@ -50,6 +50,44 @@ struct vfc_hot_reset_group {
 	int err;
 };
 
+/* A count or size an IOMMU driver cannot know (struct vfc_iommu_stats). */
+#define VFC_IOMMU_UNKNOWN UINT64_MAX
+
+/**
+ * struct vfc_iommu_stats - one container's IOMMU, as vfio-cusectl shows it.
+ * @mappings: live MAP_DMA entries.
+ * @mapped: bytes they cover (saturates at UINT64_MAX - 1).
+ * @pinned: bytes of client memory the IOMMU holds pinned: 0 for the
+ *          emulated IOMMU, which pins nothing; VFC_IOMMU_UNKNOWN where the
+ *          kernel pins and charges the client, not us.
+ */
+struct vfc_iommu_stats {
+	uint64_t mappings;
+	uint64_t mapped;
+	uint64_t pinned;
+};
+
+/* struct vfc_iommu_mapping.flags */
+#define VFC_IOMMU_MAP_READ (1u << 0)		/* the device may read */
+#define VFC_IOMMU_MAP_WRITE (1u << 1)		/* the device may write */
+#define VFC_IOMMU_MAP_VADDR_INVALID (1u << 2)	/* UNMAP_DMA with VADDR: no owner */
+
+/**
+ * struct vfc_iommu_mapping - one mapping, as the @inspect op reports it.
+ * @iova: first IOVA.
+ * @last: last IOVA, inclusive (a mapping may end at 2^64 - 1).
+ * @vaddr: the owner's address of @iova.
+ * @flags: VFC_IOMMU_MAP_*.
+ * @owner: the process whose memory it names; 0 when none.
+ */
+struct vfc_iommu_mapping {
+	uint64_t iova;
+	uint64_t last;
+	uint64_t vaddr;
+	uint32_t flags;
+	pid_t owner;
+};
+
 /**
  * struct vfc_iommu_ops - an IOMMU driver, e.g. type1.
  * @name: for logs.
@@ -69,6 +107,12 @@ struct vfc_hot_reset_group {
  *             directly (the kernel backend's kernel container: only the
  *             client can pin its own memory). Return a new O_CLOEXEC fd,
  *             owned by the caller; -ENODEV before the IOMMU is set up.
+ * @inspect: optional, for vfio-cusectl (vfc-inspect.h): fill *@ret_stats
+ *           (VFC_IOMMU_UNKNOWN for what the driver cannot know), then, if
+ *           @fn is not NULL, call it for each mapping in IOVA order until
+ *           it returns nonzero, and return that. @fn runs under the
+ *           driver's lock and must not call into the core or the driver.
+ *           Without the op, everything is unknown.
  */
 struct vfc_iommu_ops {
 	const char *name;
@@ -80,6 +124,8 @@ struct vfc_iommu_ops {
 	int (*ioctl)(void *data, struct vfc_ioctl *io);
 	int (*dma_rw)(void *data, uint64_t iova, void *buf, size_t len, bool write);
 	int (*client_fd)(void *data);
+	int (*inspect)(void *data, struct vfc_iommu_stats *ret_stats,
+		       int (*fn)(void *opaque, const struct vfc_iommu_mapping *m), void *opaque);
 };
 
 /**

@@ -174,6 +174,7 @@ void vfc_group_detach_container_locked(struct vfc_group *g)
 		c->driver->ops->release(c->iommu_data);
 		c->driver = NULL;
 		c->iommu_data = NULL;
+		c->iommu_type = 0;
 	}
 	pthread_rwlock_unlock(&c->iommu_lock);
 	vfc_debug("group %u: detached from container %lu", g->id, c->id);
@@ -275,6 +276,7 @@ static int container_ioctl_set_iommu(struct vfc_container *c, struct vfc_ioctl *
 		}
 		c->driver = d;
 		c->iommu_data = data;
+		c->iommu_type = type;
 		vfc_debug("container %lu: IOMMU type %lu set (%s)", c->id, type, d->ops->name);
 		break;
 	}

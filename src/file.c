@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "vfc-fault.h"
+#include "vfc-inspect.h"
 #include "vfc-log.h"
 #include "vfc-macro.h"
 #include "vfc-private.h"
@@ -347,4 +348,13 @@ struct vfc_container *vfc_file_container(const struct vfc_file *f)
 int vfc_file_group(const struct vfc_file *f)
 {
 	return f->group ? (int)vfc_group_file_group(f->group)->id : -1;
+}
+
+/* vfc-inspect.h; here because it needs the file's layout. */
+void vfc_inspect_file(struct vfc_file *f, unsigned long *ret_container, const char **ret_device)
+{
+	struct vfc_device_file *df = f->kind == VFC_FILE_DEVICE ? file_device(f) : NULL;
+
+	*ret_container = f->container ? f->container->id : 0;
+	*ret_device = df ? df->dev->name : NULL;
 }

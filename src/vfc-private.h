@@ -46,6 +46,7 @@ struct vfc_container {
 	pthread_rwlock_t iommu_lock;
 	const struct vfc_iommu_driver *driver;	/* under both locks */
 	void *iommu_data;
+	unsigned long iommu_type;		/* SET_IOMMU's, while driver is set */
 	struct vfc_group *groups;		/* attached, via container_next */
 };
 

@@ -32,6 +32,7 @@ version=$(meson introspect --projectinfo "$build" |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
 bindir=$(abs "$prefix" "$(opt bindir)")
 sbindir=$(abs "$prefix" "$(opt sbindir)")
+mandir=$(abs "$prefix" "$(opt mandir)")
 libdir=$(abs "$prefix" "$(opt libdir)")
 libexecdir=$(abs "$prefix" "$(opt libexecdir)")
 sysconfdir=$(abs "$prefix" "$(opt sysconfdir)")
@@ -57,10 +58,13 @@ meson install -C "$build" --no-rebuild --quiet --destdir "$D" >"$tmp/install.log
 	{ cat "$tmp/install.log"; echo "FAIL: meson install"; exit 1; }
 
 # Every file, and nothing more.
-exe=("$sbindir/vfio-cused" "$libexecdir/vfio-cuse-helper" "$bindir/vfio-cuse-run")
+exe=("$sbindir/vfio-cused" "$sbindir/vfio-cusectl" "$libexecdir/vfio-cuse-helper"
+	"$bindir/vfio-cuse-run")
 data=("$libdir/libvfio-cuse-preload.so" "$unitdir/vfio-cused.service"
 	"$udevrulesdir/70-vfio-cuse.rules" "$sysusersdir/vfio-cuse.conf"
-	"$sysconfdir/vfio-cused.conf" "$docdir/examples/vfio-cused.conf.example")
+	"$sysconfdir/vfio-cused.conf" "$docdir/examples/vfio-cused.conf.example"
+	"$mandir/man8/vfio-cused.8" "$mandir/man8/vfio-cusectl.8" "$mandir/man8/vfio-cuse-helper.8"
+	"$mandir/man1/vfio-cuse-run.1")
 # Every document of the tree.
 data+=("$docdir/README.md")
 for d in "$src"/docs/*.md; do
@@ -84,7 +88,7 @@ for f in "${data[@]}"; do
 done
 
 # Versions.
-for p in "$sbindir/vfio-cused" "$bindir/vfio-cuse-run"; do
+for p in "$sbindir/vfio-cused" "$sbindir/vfio-cusectl" "$bindir/vfio-cuse-run"; do
 	v=$("$D$p" --version 2>&1 || true)
 	[ "$v" = "${p##*/} $version" ] && ok "$p --version: $v" ||
 		bad "$p --version: '$v', want '${p##*/} $version'"

@@ -680,6 +680,49 @@ unsigned int vfc_emu_iommu_count(void *data)
 	return n;
 }
 
+/*
+ * The inspect op: the mappings from the tree. The emulated IOMMU pins
+ * nothing (a DMA reads and writes the owner's memory when it happens).
+ */
+static int emu_inspect(void *data, struct vfc_iommu_stats *ret_stats,
+		       int (*fn)(void *opaque, const struct vfc_iommu_mapping *m), void *opaque)
+{
+	struct vfc_emu_iommu *iommu = data;
+	struct vfc_iommu_stats st = { .pinned = 0 };
+	int r = 0;
+
+	pthread_mutex_lock(&iommu->lock);
+	st.mappings = iommu->tree.count;
+	for (struct vfc_emu_map *m = vfc_emu_tree_lower_bound(&iommu->tree, 0); m;
+	     m = vfc_emu_tree_next(m)) {
+		uint64_t size = m->last - m->iova + 1;	/* 0: the whole space */
+
+		if (!size || st.mapped + size < st.mapped || st.mapped + size >= UINT64_MAX)
+			st.mapped = UINT64_MAX - 1;
+		else
+			st.mapped += size;
+	}
+	*ret_stats = st;
+	for (struct vfc_emu_map *m = vfc_emu_tree_lower_bound(&iommu->tree, 0); fn && m && !r;
+	     m = vfc_emu_tree_next(m)) {
+		struct vfc_iommu_mapping info = {
+			.iova = m->iova,
+			.last = m->last,
+			.vaddr = m->vaddr,
+			.flags = (m->prot & VFC_EMU_PROT_READ ? VFC_IOMMU_MAP_READ : 0) |
+				 (m->prot & VFC_EMU_PROT_WRITE ? VFC_IOMMU_MAP_WRITE : 0) |
+				 (m->prot & VFC_EMU_MAP_VADDR_INVALID ?
+				  VFC_IOMMU_MAP_VADDR_INVALID : 0),
+			.owner = m->owner != VFC_EMU_NO_OWNER && m->owner < iommu->n_owners ?
+				 iommu->owners[m->owner].pid : 0,
+		};
+
+		r = fn(opaque, &info);
+	}
+	pthread_mutex_unlock(&iommu->lock);
+	return r;
+}
+
 const struct vfc_iommu_ops vfc_emu_iommu_ops = {
 	.name = "emu-type1",
 	.check_extension = emu_check_extension,
@@ -689,4 +732,5 @@ const struct vfc_iommu_ops vfc_emu_iommu_ops = {
 	.detach_group = emu_detach_group,
 	.ioctl = emu_ioctl,
 	.dma_rw = vfc_emu_iommu_dma_rw,
+	.inspect = emu_inspect,
 };

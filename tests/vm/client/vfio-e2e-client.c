@@ -564,11 +564,33 @@ static void step13_close(struct e2e *t)
 	e2e_out("close.container_reopen_close", "%s", RC(r));
 }
 
+/* --pause: wait for a line on @fifo; the client's state stays as it is. */
+static void pause_on(const char *fifo)
+{
+	char buf[64];
+	int fd;
+
+	e2e_out("pause", "waiting");
+	fflush(stdout);
+	fd = open(fifo, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		e2e_out("pause", "open: %s", strerror(errno));
+		return;
+	}
+	while (read(fd, buf, sizeof(buf)) < 0 && errno == EINTR)
+		;
+	close(fd);
+	e2e_out("pause", "resumed");
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: vfio-e2e-client --group N --device BDF [--vfio-dir /dev/vfio]\n"
 	      "                       [--close-order cgd|cdg|gcd|gdc|dcg|dgc] [--probe-abi] [--no-mmap]\n"
-	      "                       [--private-dma]\n",
+	      "                       [--private-dma] [--pause FIFO]\n"
+	      "  --pause FIFO: once the container, its DMA mapping and the device are set\n"
+	      "  up, print \"pause: waiting\" and wait until a line (or EOF) is read from\n"
+	      "  FIFO, then go on (the VM test ctl inspects the live client meanwhile)\n",
 	      f);
 }
 
@@ -592,6 +614,7 @@ int main(int argc, char **argv)
 		{ "probe-abi", no_argument, NULL, 'p' },
 		{ "no-mmap", no_argument, NULL, 'm' },
 		{ "private-dma", no_argument, NULL, 'P' },
+		{ "pause", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -599,6 +622,7 @@ int main(int argc, char **argv)
 		.vfio_dir = "/dev/vfio", .group_nr = -1, .close_order = "cgd",
 		.container = -1, .group = -1, .device = -1,
 	};
+	const char *pause_fifo = NULL;
 	char *end;
 	int c;
 
@@ -625,6 +649,7 @@ int main(int argc, char **argv)
 		case 'p': t.probe_abi = true; break;
 		case 'm': t.no_mmap = true; break;
 		case 'P': t.private_dma = true; break;
+		case 'W': pause_fifo = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -642,6 +667,8 @@ int main(int argc, char **argv)
 	step2_iommu_info(&t);
 	step3_dma_map(&t);
 	if (step4_device(&t) == 0) {
+		if (pause_fifo)
+			pause_on(pause_fifo);
 		e2e_step5_config(&t);
 		e2e_step6_bar0(&t);
 		e2e_step7_dma(&t);
