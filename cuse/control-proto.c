@@ -712,10 +712,6 @@ static int cmd_trace(const struct vfc_ctl_env *env, const struct vfc_ctl_request
 		file = path;
 	}
 	r = vfc_trace_start(file, format);
-	if (r == -ENOSYS) {
-		snprintf(err, errlen, "the trace is not built yet");
-		return r;
-	}
 	if (r < 0) {
 		snprintf(err, errlen, "cannot trace to \"%.200s\": %s", file, strerror(-r));
 		return r;
