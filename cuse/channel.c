@@ -205,8 +205,8 @@ static void accept_one(struct vfc_daemon *d, struct conn *conns, unsigned int *n
 		close(fd);
 		return;
 	}
-	if (*n >= VFC_CHANNEL_MAX_CONNS ||
-	    conns_of(conns, *n, cred.uid) >= VFC_CHANNEL_MAX_CONNS_UID) {
+	if (*n >= VFC_MIN(d->cfg->channel_conns, VFC_CHANNEL_MAX_CONNS) ||
+	    conns_of(conns, *n, cred.uid) >= d->cfg->channel_conns_per_uid) {
 		vfc_warn("channel: client %d (uid %u): refused: too many connections", cred.pid,
 			 cred.uid);
 		close(fd);

@@ -17,6 +17,7 @@
 #include "vfc-core.h"
 #include "vfc-file.h"
 #include "vfc-priv.h"
+#include "quota.h"
 
 #define VFC_MAX_NODES 512
 #define VFC_MAX_WORKERS 64
@@ -47,6 +48,10 @@ struct vfc_config {
 	unsigned int n_groups;
 	unsigned long dma_entry_limit;
 	unsigned int worker_idle_ms;	/* a worker idle this long exits; default 30 s */
+	/* per-client limits (docs/daemon.md, "Limits") */
+	struct vfc_quota_cfg quota;	/* files and containers per process, per uid */
+	unsigned int workers_per_uid;	/* requests of one uid on workers at once */
+	unsigned int channel_conns, channel_conns_per_uid;
 	char *user;		/* drop to this user after start-up, or NULL */
 	uid_t user_uid;
 	gid_t user_gid;
@@ -99,6 +104,7 @@ struct vfc_daemon {
 	unsigned int major;
 	dev_t container_dev, device_dev;
 	pthread_mutex_t files_lock;	/* vfc_node.open_file, token_files */
+	struct vfc_quota quota;	/* files and containers of each process and uid */
 	struct vfc_cuse_file *token_files;	/* files with a channel token */
 	/* the channel (channel.c) */
 	int channel_fd, channel_stop;
@@ -134,6 +140,7 @@ struct vfc_cuse_file {
 	bool has_token;
 	uint8_t token[16];
 	struct vfc_cuse_file *token_next;
+	struct vfc_quota_charge charge;		/* what its open counted */
 };
 
 extern const struct cuse_lowlevel_ops vfc_cuse_ops;
@@ -184,8 +191,7 @@ int vfc_cuse_caller_get_group(struct vfc_cuse_caller *c, int fd, struct vfc_cuse
 
 /* The channel (channel.c, include/vfc-channel-proto.h) */
 
-#define VFC_CHANNEL_MAX_CONNS 256	/* connections in all */
-#define VFC_CHANNEL_MAX_CONNS_UID 32	/* ... of one uid */
+#define VFC_CHANNEL_MAX_CONNS 1024	/* the most channel-conns may be */
 
 /**
  * vfc_channel_start() - listen on <rundir>/channel (mode 0666) and serve it

@@ -39,13 +39,41 @@ static void group_file_forget(struct vfc_cuse_file *f)
 	pthread_mutex_unlock(&d->files_lock);
 }
 
+/*
+ * Count the open against its process's and its uid's limits (quota.h);
+ * the charge goes with the file and comes back at its release.
+ */
+static int open_charge(fuse_req_t req, struct vfc_node *node, struct vfc_quota_charge *ret)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	pid_t tgid = vfc_tgid_of(ctx->pid);
+	int r;
+
+	r = vfc_quota_charge(&node->daemon->quota, ctx->uid, tgid > 0 ? tgid : 0,
+			     node->kind == VFC_NODE_CONTAINER, ret);
+	if (r < 0)
+		vfc_info("process %d (uid %u): open of %s refused: %s", tgid > 0 ? tgid : 0,
+			 ctx->uid, node->devname,
+			 r == -ENFILE ? "too many processes hold files" :
+			 r == -ENOMEM ? "its container limit" : "its open-file limit");
+	return r;
+}
+
 static void op_open(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct vfc_node *node = req_node(req);
 	struct vfc_daemon *d = node->daemon;
-	struct vfc_cuse_file *f = calloc(1, sizeof(*f));
-	int r = -ENOMEM;
+	struct vfc_quota_charge charge;
+	struct vfc_cuse_file *f;
+	int r;
 
+	r = open_charge(req, node, &charge);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	f = calloc(1, sizeof(*f));
+	r = -ENOMEM;
 	if (f) {
 		switch (node->kind) {
 		case VFC_NODE_CONTAINER:
@@ -61,10 +89,12 @@ static void op_open(fuse_req_t req, struct fuse_file_info *fi)
 	}
 	if (r < 0) {
 		free(f);
+		vfc_quota_uncharge(&d->quota, &charge);
 		fuse_reply_err(req, -r);
 		return;
 	}
 	f->node = node;
+	f->charge = charge;
 	pthread_mutex_init(&f->lock, NULL);
 	fi->fh = (uintptr_t)f;
 	fi->direct_io = 1;
@@ -78,6 +108,7 @@ static void op_open(fuse_req_t req, struct fuse_file_info *fi)
 		/* The caller is gone: no release will come. */
 		group_file_forget(f);
 		vfc_file_release(f->file);
+		vfc_quota_uncharge(&d->quota, &f->charge);
 		pthread_mutex_destroy(&f->lock);
 		free(f);
 	}
@@ -90,6 +121,7 @@ static void op_release(fuse_req_t req, struct fuse_file_info *fi)
 	group_file_forget(f);
 	vfc_channel_forget(f->node->daemon, f);
 	vfc_file_release(f->file);
+	vfc_quota_uncharge(&f->node->daemon->quota, &f->charge);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 	fuse_reply_err(req, 0);

@@ -175,6 +175,10 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_cond_init(&d.cond, NULL);
 	pthread_mutex_init(&d.files_lock, NULL);
+	if (vfc_quota_init(&d.quota, &cfg.quota, VFC_QUOTA_SLOTS) < 0) {
+		vfc_err("vfio-cused: out of memory");
+		return 1;
+	}
 	/* Nodes first: the privileged side needs their major, and backends
 	 * need the privileged side. Nothing is served before the loop runs.
 	 * Privileges go last, before the workers exist; glibc's set*id reach

@@ -6,11 +6,12 @@
 # backend's: kflow kcompare kprivate kmmap kdeath kviable, unprivileged daemons:
 # user kuser, the emulated NVMe under QEMU's userspace driver: nvme nvbench,
 # the CUSE path against its floor and the kernel: side, and the daemon's
-# threads and memory after a load: load (default: all).
+# threads and memory after a load: load, the per-client limits: limits
+# (default: all).
 set -u
 B=$1 R=$2 S=$3
 shift 3
-TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench kflow kcompare kprivate kmmap kqtest kdeath kviable kbench user kuser nvme nvbench side load}
+TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench kflow kcompare kprivate kmmap kqtest kdeath kviable kbench user kuser nvme nvbench side load limits}
 CUSED=$B/cuse/vfio-cused
 RUN=$B/client/vfio-cuse-run
 CLIENT=$B/tests/vm/client/vfio-e2e-client
@@ -718,6 +719,79 @@ test_load() {
 	else
 		bad "load: the worker threads did not go: $line"
 	fi
+}
+
+# The per-client limits (issue 8, item 3): a daemon of its own with small
+# ones. A process opening files until the daemon refuses gets EMFILE at
+# its own limit; a second process of that uid gets EMFILE at the uid's;
+# another uid is unaffected; closing frees; containers stop at theirs with
+# ENOMEM.
+LMPREFIX=vfio-lm
+LMRUN=/tmp/run-lm
+test_limits() {
+	conf=/tmp/limits.conf
+	printf '%s\n' "prefix $LMPREFIX" "rundir $LMRUN" "files-per-process 5" \
+		"files-per-uid 8" "containers-per-process 3" "containers-per-uid 4" \
+		"device 0000:06:0d.0 group=27 model=edu" >$conf
+	"$CUSED" --config $conf 2>"$R/limits-daemon.log" &
+	lmpid=$!
+	if ! wait_node /dev/$LMPREFIX/cuse-device; then
+		bad "limits: the daemon did not come up"
+		cat "$R/limits-daemon.log"
+		return
+	fi
+	holder() { # NAME UID PATH MAX: starts it, waits for its count
+		setpriv --reuid="$2" --regid="$2" --clear-groups -- \
+			"$HOSTILE" hold "$3" "$4" >"$R/limits-$1.txt" 2>&1 &
+		eval "pid_$1=\$!"
+		i=0
+		while ! grep -q "^opened=" "$R/limits-$1.txt" && [ $i -lt 200 ]; do
+			sleep 0.05
+			i=$((i + 1))
+		done
+	}
+	release() { # NAME
+		eval "p=\$pid_$1"
+		kill -USR1 "$p"
+		wait "$p"
+	}
+	expect() { # NAME LINE WHAT
+		if grep -qx "$2" "$R/limits-$1.txt"; then
+			ok "limits: $3: $2"
+		else
+			bad "limits: $3: expected '$2', got '$(head -1 "$R/limits-$1.txt")'"
+		fi
+	}
+	dev=/dev/$LMPREFIX/cuse-device ctr=/dev/$LMPREFIX/vfio
+	holder a $USER_OK $dev 10
+	expect a "opened=5 errno=EMFILE" "a process stops at files-per-process"
+	holder b $USER_OK $dev 10
+	expect b "opened=3 errno=EMFILE" "another process of that uid stops at files-per-uid"
+	holder c $USER_OTHER $dev 10
+	expect c "opened=5 errno=EMFILE" "another uid is unaffected"
+	release a
+	holder d $USER_OK $dev 10
+	expect d "opened=5 errno=EMFILE" "closing frees the uid's share"
+	release b
+	release d
+	release c
+	holder e $USER_OK $ctr 10
+	expect e "opened=3 errno=ENOMEM" "containers stop at containers-per-process"
+	holder f $USER_OK $ctr 10
+	expect f "opened=1 errno=ENOMEM" "and at containers-per-uid"
+	release e
+	holder g $USER_OK $ctr 10
+	expect g "opened=3 errno=ENOMEM" "closed containers are free again"
+	release f
+	release g
+	if grep -q "open of $LMPREFIX/cuse-device refused: its open-file limit" \
+		"$R/limits-daemon.log"; then
+		ok "limits: the refusals are logged"
+	else
+		bad "limits: no refusal in the daemon's log"
+	fi
+	kill $lmpid
+	wait $lmpid
 }
 
 test_nvme() {
