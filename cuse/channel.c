@@ -207,7 +207,7 @@ static void accept_one(struct vfc_daemon *d, struct conn *conns, unsigned int *n
 	}
 	if (*n >= VFC_MIN(d->cfg->channel_conns, VFC_CHANNEL_MAX_CONNS) ||
 	    conns_of(conns, *n, cred.uid) >= d->cfg->channel_conns_per_uid) {
-		vfc_warn("channel: client %d (uid %u): refused: too many connections", cred.pid,
+		vfc_info("channel: client %d (uid %u): refused: too many connections", cred.pid,
 			 cred.uid);
 		close(fd);
 		return;

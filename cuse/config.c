@@ -294,6 +294,8 @@ static const struct limit_key {
 	{ "channel-conns", offsetof(struct vfc_config, channel_conns), VFC_CHANNEL_MAX_CONNS, 256 },
 	{ "channel-conns-per-uid", offsetof(struct vfc_config, channel_conns_per_uid),
 	  VFC_CHANNEL_MAX_CONNS, 32 },
+	{ "log-burst", offsetof(struct vfc_config, log_burst), 1u << 20, 100 },
+	{ "log-interval-ms", offsetof(struct vfc_config, log_interval_ms), 3600000, 1000 },
 };
 
 int vfc_config_parse_line(struct vfc_config *cfg, char *line, const char *where)

@@ -52,6 +52,7 @@ struct vfc_config {
 	struct vfc_quota_cfg quota;	/* files and containers per process, per uid */
 	unsigned int workers_per_uid;	/* requests of one uid on workers at once */
 	unsigned int channel_conns, channel_conns_per_uid;
+	unsigned int log_burst, log_interval_ms;	/* the info limiter (vfc-log.h) */
 	char *user;		/* drop to this user after start-up, or NULL */
 	uid_t user_uid;
 	gid_t user_gid;

@@ -205,6 +205,8 @@ int main(int argc, char **argv)
 	}
 	vfc_notice("vfio-cused: serving /dev/%s/vfio and %u group(s)", cfg.prefix, cfg.n_groups);
 	vfc_sd_notify("READY=1\nSTATUS=serving");
+	/* From now on info lines are what clients cause: limit them. */
+	vfc_log_limit_info(cfg.log_burst, (uint64_t)cfg.log_interval_ms * 1000000u, NULL);
 
 	r = vfc_loop_run(&d, sfd);
 
