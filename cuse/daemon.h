@@ -209,6 +209,20 @@ void vfc_channel_stop(struct vfc_daemon *d);
 int vfc_channel_token(struct vfc_daemon *d, struct vfc_cuse_file *f, uint8_t ret_token[16]);
 /** vfc_channel_forget() - @f goes: its token names nothing any more. */
 void vfc_channel_forget(struct vfc_daemon *d, struct vfc_cuse_file *f);
+struct vfc_channel_reply;
+/**
+ * vfc_channel_handle() - serve one channel message, without a socket (the
+ * channel thread's serve(), and tests/fuzz/fuzz-channel.c).
+ * @uid: @pid: its sender, for messages.
+ * @msg: @len: the message as received (any bytes, any length).
+ * @msg_flags: recvmsg's flags (MSG_TRUNC, MSG_CTRUNC: refused).
+ * @ret_reply: the reply to send: status 0 or -errno (EINVAL malformed,
+ *             EBADF a token of no open file, the operation's errno).
+ * @ret_fd: the fd to send with it, or -1: the caller owns it and closes
+ *          it once sent.
+ */
+void vfc_channel_handle(struct vfc_daemon *d, uid_t uid, pid_t pid, const void *msg, size_t len,
+			int msg_flags, struct vfc_channel_reply *ret_reply, int *ret_fd);
 
 /* Service manager and sysfs view (notify.c, sysfs.c) */
 
