@@ -52,7 +52,7 @@ static int caller_fetch(struct vfc_cuse_caller *c, int fd, uint32_t flags)
 		return -EBADF;
 	r = priv->ops->get_client_fd(priv, c->base.pid, c->tid, fd, flags);
 	if (r == -EMFILE)
-		vfc_warn("caller %d (uid %u): fd %d: refused: too many of this uid's files are "
+		vfc_info("caller %d (uid %u): fd %d: refused: too many of this uid's files are "
 			 "still being closed (a filesystem that does not answer?)", c->base.pid,
 			 c->base.uid, fd);
 	if (r == -EPERM)

@@ -30,29 +30,7 @@ struct conn {
 	int fd;
 	uid_t uid;
 	pid_t pid;
-	const struct vfc_channel_hdr *msg;	/* the message being answered, for the trace */
 };
-
-/* One trace event per message, written with its reply. */
-static void trace_message(const struct conn *c, int32_t status, uint64_t offset, int fd)
-{
-	const struct vfc_channel_mmap *m = (const void *)c->msg;
-	uint32_t op = c->msg ? c->msg->op : 0;
-
-	if (op == VFC_CHANNEL_MMAP)
-		vfc_trace_event("channel", "pid=%d uid=%u op=MMAP offset=0x%llx length=0x%llx "
-				"prot=0x%x flags=0x%x status=%d%s%s reply_offset=0x%llx fd=%d",
-				(int)c->pid, (unsigned int)c->uid,
-				(unsigned long long)m->offset, (unsigned long long)m->length,
-				m->prot, m->flags, status, status < 0 ? " errno=" : "",
-				status < 0 ? vfc_trace_errno_name(-status) : "",
-				(unsigned long long)offset, fd);
-	else
-		vfc_trace_event("channel", "pid=%d uid=%u op=%s status=%d%s%s fd=%d", (int)c->pid,
-				(unsigned int)c->uid, op == VFC_CHANNEL_IOMMU_FD ? "IOMMU_FD" :
-				"malformed", status, status < 0 ? " errno=" : "",
-				status < 0 ? vfc_trace_errno_name(-status) : "", fd);
-}
 
 int vfc_channel_token(struct vfc_daemon *d, struct vfc_cuse_file *f, uint8_t ret_token[16])
 {
@@ -107,15 +85,12 @@ static struct vfc_file *token_lookup(struct vfc_daemon *d, const uint8_t token[1
 	return file;
 }
 
-static int reply(struct conn *c, int32_t status, uint64_t offset, int fd)
+static int reply(struct conn *c, const struct vfc_channel_reply *rep, int fd)
 {
-	struct vfc_channel_reply rep = { .status = status, .offset = offset };
-	struct iovec iov = { .iov_base = &rep, .iov_len = sizeof(rep) };
+	struct iovec iov = { .iov_base = (void *)rep, .iov_len = sizeof(*rep) };
 	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } cm;
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (vfc_trace_on())
-		trace_message(c, status, offset, fd);
 	if (fd >= 0) {
 		memset(&cm, 0, sizeof(cm));
 		cm.h = (struct cmsghdr){ .cmsg_len = CMSG_LEN(sizeof(int)), .cmsg_level = SOL_SOCKET,
@@ -124,55 +99,73 @@ static int reply(struct conn *c, int32_t status, uint64_t offset, int fd)
 		mh.msg_control = &cm;
 		mh.msg_controllen = sizeof(cm);
 	}
-	return sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(rep) ? 0 : -EIO;
+	return sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(*rep) ? 0 : -EIO;
 }
 
-static int serve_mmap(struct vfc_daemon *d, struct conn *c, const struct vfc_channel_mmap *m)
+/* MMAP: the fd to map (ours to close once sent) and where, or -errno. */
+static int serve_mmap(struct vfc_daemon *d, uid_t uid, pid_t pid,
+		      const struct vfc_channel_mmap *m, uint64_t *ret_offset)
 {
 	struct vfc_file *file;
-	uint64_t off = 0;
 	int fd = -1, r;
 
 	file = token_lookup(d, m->token);
 	if (!file) {
-		vfc_info("channel: client %d (uid %u): MMAP with a token of no open file", c->pid,
-			 c->uid);
-		return reply(c, -EBADF, 0, -1);
+		vfc_info("channel: client %d (uid %u): MMAP with a token of no open file", pid,
+			 uid);
+		return -EBADF;
 	}
-	r = vfc_file_mmap(file, m->offset, m->length, m->flags & MAP_SHARED, &fd, &off);
+	r = vfc_file_mmap(file, m->offset, m->length, m->flags & MAP_SHARED, &fd, ret_offset);
 	vfc_file_release(file);
-	if (r < 0)
-		return reply(c, r, 0, -1);
-	r = reply(c, 0, off, fd);
-	close(fd);	/* a dup of the device's memory or the kernel's file: no flush */
-	return r;
+	/* fd: a dup of the device's memory or the kernel's file: no flush */
+	return r < 0 ? r : fd;
 }
 
-static int serve_iommu_fd(struct vfc_daemon *d, struct conn *c,
+/* IOMMU_FD: the container's client fd (ours to close once sent), or -errno. */
+static int serve_iommu_fd(struct vfc_daemon *d, uid_t uid, pid_t pid,
 			  const struct vfc_channel_iommu_fd *m)
 {
 	struct vfc_container *container;
 	struct vfc_file *file;
-	int fd, r;
+	int fd;
 
 	file = token_lookup(d, m->token);
 	if (!file) {
 		vfc_info("channel: client %d (uid %u): IOMMU_FD with a token of no open file",
-			 c->pid, c->uid);
-		return reply(c, -EBADF, 0, -1);
+			 pid, uid);
+		return -EBADF;
 	}
 	container = vfc_file_container(file);
 	fd = container ? vfc_container_client_fd(container) : -ENOTTY;
 	vfc_file_release(file);
-	if (fd < 0)
-		return reply(c, fd, 0, -1);
-	r = reply(c, 0, 0, fd);
-	close(fd);	/* the kernel's container: no flush */
-	return r;
+	return fd;	/* the kernel's container: no flush */
 }
 
-/* One message. Return: 0 to keep the connection, -1 to end it. */
-static int serve(struct vfc_daemon *d, struct conn *c)
+/* One trace event per message, with its reply. @hdr: NULL when malformed. */
+static void trace_message(uid_t uid, pid_t pid, const struct vfc_channel_hdr *hdr,
+			  const struct vfc_channel_reply *rep, int fd)
+{
+	const struct vfc_channel_mmap *m = (const void *)hdr;
+	uint32_t op = hdr ? hdr->op : 0;
+	int32_t status = rep->status;
+
+	if (op == VFC_CHANNEL_MMAP)
+		vfc_trace_event("channel", "pid=%d uid=%u op=MMAP offset=0x%llx length=0x%llx "
+				"prot=0x%x flags=0x%x status=%d%s%s reply_offset=0x%llx fd=%d",
+				(int)pid, (unsigned int)uid,
+				(unsigned long long)m->offset, (unsigned long long)m->length,
+				m->prot, m->flags, status, status < 0 ? " errno=" : "",
+				status < 0 ? vfc_trace_errno_name(-status) : "",
+				(unsigned long long)rep->offset, fd);
+	else
+		vfc_trace_event("channel", "pid=%d uid=%u op=%s status=%d%s%s fd=%d", (int)pid,
+				(unsigned int)uid, op == VFC_CHANNEL_IOMMU_FD ? "IOMMU_FD" :
+				"malformed", status, status < 0 ? " errno=" : "",
+				status < 0 ? vfc_trace_errno_name(-status) : "", fd);
+}
+
+void vfc_channel_handle(struct vfc_daemon *d, uid_t uid, pid_t pid, const void *msg, size_t len,
+			int msg_flags, struct vfc_channel_reply *ret_reply, int *ret_fd)
 {
 	/* The message table: one size per op. */
 	static const size_t sizes[VFC_CHANNEL_N_OPS] = {
@@ -183,35 +176,60 @@ static int serve(struct vfc_daemon *d, struct conn *c)
 		struct vfc_channel_hdr hdr;
 		struct vfc_channel_mmap mmap;
 		struct vfc_channel_iommu_fd iommu_fd;
-		uint8_t raw[sizeof(struct vfc_channel_mmap) + 1];
 	} m = { 0 };
-	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	const struct vfc_channel_hdr *well_formed = NULL;
+	uint64_t off = 0;
 	int r;
 
-	c->msg = NULL;	/* malformed until checked */
+	*ret_reply = (struct vfc_channel_reply){ .status = -EINVAL };
+	*ret_fd = -1;
+	if (msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		vfc_info("channel: client %d (uid %u): a message %s", pid, uid,
+			 msg_flags & MSG_CTRUNC ? "carrying fds (dropped)" : "too long");
+		goto out;
+	}
+	memcpy(&m, msg, VFC_MIN(len, sizeof(m)));
+	if (len < sizeof(m.hdr) || m.hdr.reserved || m.hdr.op == 0 ||
+	    m.hdr.op >= VFC_CHANNEL_N_OPS || len != sizes[m.hdr.op]) {
+		vfc_info("channel: client %d (uid %u): malformed message: op %u, %zu bytes", pid,
+			 uid, len >= sizeof(m.hdr) ? m.hdr.op : 0, len);
+		goto out;
+	}
+	well_formed = &m.hdr;
+	if (m.hdr.op == VFC_CHANNEL_IOMMU_FD)
+		r = serve_iommu_fd(d, uid, pid, &m.iommu_fd);
+	else
+		r = serve_mmap(d, uid, pid, &m.mmap, &off);
+	if (r < 0) {
+		ret_reply->status = r;
+		goto out;
+	}
+	*ret_reply = (struct vfc_channel_reply){ .status = 0, .offset = off };
+	*ret_fd = r;
+out:
+	if (vfc_trace_on())
+		trace_message(uid, pid, well_formed, ret_reply, *ret_fd);
+}
+
+/* One message. Return: 0 to keep the connection, -1 to end it. */
+static int serve(struct vfc_daemon *d, struct conn *c)
+{
+	/* One byte more than the longest message, to see one too long. */
+	uint8_t raw[sizeof(struct vfc_channel_mmap) + 1];
+	struct iovec iov = { .iov_base = raw, .iov_len = sizeof(raw) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	struct vfc_channel_reply rep;
+	int fd, r;
+
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	if (n == 0)
 		return -1;	/* the client closed it */
-	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-		vfc_info("channel: client %d (uid %u): a message %s", c->pid, c->uid,
-			 mh.msg_flags & MSG_CTRUNC ? "carrying fds (dropped)" : "too long");
-		return reply(c, -EINVAL, 0, -1);
-	}
-	if ((size_t)n < sizeof(m.hdr) || m.hdr.reserved || m.hdr.op == 0 ||
-	    m.hdr.op >= VFC_CHANNEL_N_OPS || (size_t)n != sizes[m.hdr.op]) {
-		vfc_info("channel: client %d (uid %u): malformed message: op %u, %zd bytes", c->pid,
-			 c->uid, (size_t)n >= sizeof(m.hdr) ? m.hdr.op : 0, n);
-		return reply(c, -EINVAL, 0, -1);
-	}
-	c->msg = &m.hdr;
-	if (m.hdr.op == VFC_CHANNEL_IOMMU_FD)
-		r = serve_iommu_fd(d, c, &m.iommu_fd);
-	else
-		r = serve_mmap(d, c, &m.mmap);
-	c->msg = NULL;
+	vfc_channel_handle(d, c->uid, c->pid, raw, (size_t)n, mh.msg_flags, &rep, &fd);
+	r = reply(c, &rep, fd);
+	if (fd >= 0)
+		close(fd);
 	return r;
 }
 
@@ -236,9 +254,9 @@ static void accept_one(struct vfc_daemon *d, struct conn *conns, unsigned int *n
 		close(fd);
 		return;
 	}
-	if (*n >= VFC_CHANNEL_MAX_CONNS ||
-	    conns_of(conns, *n, cred.uid) >= VFC_CHANNEL_MAX_CONNS_UID) {
-		vfc_warn("channel: client %d (uid %u): refused: too many connections", cred.pid,
+	if (*n >= VFC_MIN(d->cfg->channel_conns, VFC_CHANNEL_MAX_CONNS) ||
+	    conns_of(conns, *n, cred.uid) >= d->cfg->channel_conns_per_uid) {
+		vfc_info("channel: client %d (uid %u): refused: too many connections", cred.pid,
 			 cred.uid);
 		close(fd);
 		return;

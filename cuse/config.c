@@ -16,6 +16,7 @@
  *   trace-format text|json            its format (default text)
  *   control-allow-uid USER|UID        may also use the control socket
  *   control-allow-gid GROUP|GID       (vfio-cusectl); repeatable
+ *   files-per-process 4096 (and the other limits of limit_keys[])
  *
  * '#' starts a comment. The command line's --device takes the same words
  * as a device line, comma-separated; so model options are separated by ':'
@@ -348,6 +349,25 @@ static int parse_fault(char **words, int n, const char *where)
 	}
 	return 0;
 }
+/* The per-client limits (docs/daemon.md, "Limits"): 1..max, default def. */
+static const struct limit_key {
+	const char *name;
+	size_t offset;
+	unsigned int max, def;
+} limit_keys[] = {
+	{ "files-per-process", offsetof(struct vfc_config, quota.files_per_process), 1u << 20, 4096 },
+	{ "files-per-uid", offsetof(struct vfc_config, quota.files_per_uid), 1u << 20, 16384 },
+	{ "containers-per-process", offsetof(struct vfc_config, quota.containers_per_process),
+	  1u << 20, 1024 },
+	{ "containers-per-uid", offsetof(struct vfc_config, quota.containers_per_uid), 1u << 20,
+	  4096 },
+	{ "workers-per-uid", offsetof(struct vfc_config, workers_per_uid), VFC_MAX_WORKERS / 2, 8 },
+	{ "channel-conns", offsetof(struct vfc_config, channel_conns), VFC_CHANNEL_MAX_CONNS, 256 },
+	{ "channel-conns-per-uid", offsetof(struct vfc_config, channel_conns_per_uid),
+	  VFC_CHANNEL_MAX_CONNS, 32 },
+	{ "log-burst", offsetof(struct vfc_config, log_burst), 1u << 20, 100 },
+	{ "log-interval-ms", offsetof(struct vfc_config, log_interval_ms), 3600000, 1000 },
+};
 
 int vfc_config_parse_line(struct vfc_config *cfg, char *line, const char *where)
 {
@@ -416,6 +436,19 @@ int vfc_config_parse_line(struct vfc_config *cfg, char *line, const char *where)
 		cfg->dma_entry_limit = v;
 		return 0;
 	}
+	for (size_t i = 0; i < VFC_ARRAY_SIZE(limit_keys); i++) {
+		const struct limit_key *k = &limit_keys[i];
+
+		if (strcmp(words[0], k->name))
+			continue;
+		if (parse_uint(words[1], k->max, 10, &v) < 0 || v == 0) {
+			vfc_err("%s: %s \"%s\" is not a number in 1..%u", where, k->name, words[1],
+				k->max);
+			return -EINVAL;
+		}
+		*(unsigned int *)((char *)cfg + k->offset) = (unsigned int)v;
+		return 0;
+	}
 	if (!strcmp(words[0], "worker-idle-ms")) {
 		if (parse_uint(words[1], 86400000, 10, &v) < 0 || v == 0) {
 			vfc_err("%s: worker-idle-ms \"%s\" is not a number in 1..86400000", where,
@@ -479,6 +512,12 @@ int vfc_config_finish(struct vfc_config *cfg)
 		cfg->dma_entry_limit = 65535;
 	if (!cfg->worker_idle_ms)
 		cfg->worker_idle_ms = 30000;
+	for (size_t i = 0; i < VFC_ARRAY_SIZE(limit_keys); i++) {
+		unsigned int *v = (unsigned int *)((char *)cfg + limit_keys[i].offset);
+
+		if (!*v)
+			*v = limit_keys[i].def;
+	}
 	for (unsigned int i = 0; i < cfg->n_groups; i++) {
 		bool used = false;
 

@@ -10,6 +10,12 @@
 
 #include <sys/types.h>
 
+#include "quota.h"
+
+/* Bounds of the config keys that size the daemon (daemon.h uses them too). */
+#define VFC_MAX_WORKERS 64
+#define VFC_CHANNEL_MAX_CONNS 1024	/* the most channel-conns may be */
+
 /* CUSE nodes of one daemon: the container node, groups and spares. */
 #define VFC_MAX_NODES 512
 
@@ -39,6 +45,11 @@ struct vfc_config {
 	unsigned int n_groups;
 	unsigned long dma_entry_limit;
 	unsigned int worker_idle_ms;	/* a worker idle this long exits; default 30 s */
+	/* per-client limits (docs/daemon.md, "Limits") */
+	struct vfc_quota_cfg quota;	/* files and containers per process, per uid */
+	unsigned int workers_per_uid;	/* requests of one uid on workers at once */
+	unsigned int channel_conns, channel_conns_per_uid;
+	unsigned int log_burst, log_interval_ms;	/* the info limiter (vfc-log.h) */
 	char *user;		/* drop to this user after start-up, or NULL */
 	char *trace;		/* trace to this file ("-": stderr), or NULL: off */
 	bool trace_json;	/* trace-format json */

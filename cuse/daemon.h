@@ -20,8 +20,8 @@
 #include "vfc-core.h"
 #include "vfc-file.h"
 #include "vfc-priv.h"
+#include "quota.h"
 
-#define VFC_MAX_WORKERS 64
 
 /* Nodes and files (nodes.c, files.c) */
 
@@ -74,6 +74,7 @@ struct vfc_daemon {
 	unsigned int major;
 	dev_t container_dev, device_dev;
 	pthread_mutex_t files_lock;	/* vfc_node.open_file, token_files */
+	struct vfc_quota quota;	/* files and containers of each process and uid */
 	struct vfc_cuse_file *token_files;	/* files with a channel token */
 	_Atomic unsigned int open_files;	/* opened and not yet released */
 	/* the channel (channel.c) */
@@ -118,6 +119,7 @@ struct vfc_cuse_file {
 	pid_t opener_pid;
 	uid_t opener_uid;
 	struct vfc_cuse_file *all_prev, *all_next;
+	struct vfc_quota_charge charge;		/* what its open counted */
 };
 
 extern const struct cuse_lowlevel_ops vfc_cuse_ops;
@@ -168,8 +170,6 @@ int vfc_cuse_caller_get_group(struct vfc_cuse_caller *c, int fd, struct vfc_cuse
 
 /* The channel (channel.c, include/vfc-channel-proto.h) */
 
-#define VFC_CHANNEL_MAX_CONNS 256	/* connections in all */
-#define VFC_CHANNEL_MAX_CONNS_UID 32	/* ... of one uid */
 
 /**
  * vfc_channel_start() - listen on <rundir>/channel (mode 0666) and serve it
@@ -186,6 +186,20 @@ void vfc_channel_stop(struct vfc_daemon *d);
 int vfc_channel_token(struct vfc_daemon *d, struct vfc_cuse_file *f, uint8_t ret_token[16]);
 /** vfc_channel_forget() - @f goes: its token names nothing any more. */
 void vfc_channel_forget(struct vfc_daemon *d, struct vfc_cuse_file *f);
+struct vfc_channel_reply;
+/**
+ * vfc_channel_handle() - serve one channel message, without a socket (the
+ * channel thread's serve(), and tests/fuzz/fuzz-channel.c).
+ * @uid: @pid: its sender, for messages.
+ * @msg: @len: the message as received (any bytes, any length).
+ * @msg_flags: recvmsg's flags (MSG_TRUNC, MSG_CTRUNC: refused).
+ * @ret_reply: the reply to send: status 0 or -errno (EINVAL malformed,
+ *             EBADF a token of no open file, the operation's errno).
+ * @ret_fd: the fd to send with it, or -1: the caller owns it and closes
+ *          it once sent.
+ */
+void vfc_channel_handle(struct vfc_daemon *d, uid_t uid, pid_t pid, const void *msg, size_t len,
+			int msg_flags, struct vfc_channel_reply *ret_reply, int *ret_fd);
 
 /* The control socket (control.c, control.h) and its list of clients */
 

@@ -6,14 +6,15 @@
  * out" becomes one fuse_reply_ioctl_retry() naming those ranges at the
  * caller's argument; what an ioctl needs of its caller comes from the
  * core's ioctl table.
- * The private protocol of vfc-cuse-proto.h (DEVICE_OPEN, the three region
- * access forms, IDENTIFY, CHANNEL_TOKEN) is served here too.
+ * The private protocol of vfc-cuse-proto.h (DEVICE_OPEN, the region access
+ * forms, decoded by cuse-rw.c, IDENTIFY, CHANNEL_TOKEN) is served here too.
  */
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "cuse-rw.h"
 #include "daemon.h"
 #include "vfc-cuse-proto.h"
 #include "vfc-log.h"
@@ -40,13 +41,41 @@ static void group_file_forget(struct vfc_cuse_file *f)
 	pthread_mutex_unlock(&d->files_lock);
 }
 
+/*
+ * Count the open against its process's and its uid's limits (quota.h);
+ * the charge goes with the file and comes back at its release.
+ */
+static int open_charge(fuse_req_t req, struct vfc_node *node, struct vfc_quota_charge *ret)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	pid_t tgid = vfc_tgid_of(ctx->pid);
+	int r;
+
+	r = vfc_quota_charge(&node->daemon->quota, ctx->uid, tgid > 0 ? tgid : 0,
+			     node->kind == VFC_NODE_CONTAINER, ret);
+	if (r < 0)
+		vfc_info("process %d (uid %u): open of %s refused: %s", tgid > 0 ? tgid : 0,
+			 ctx->uid, node->devname,
+			 r == -ENFILE ? "too many processes hold files" :
+			 r == -ENOMEM ? "its container limit" : "its open-file limit");
+	return r;
+}
+
 static void op_open(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct vfc_node *node = req_node(req);
 	struct vfc_daemon *d = node->daemon;
-	struct vfc_cuse_file *f = calloc(1, sizeof(*f));
-	int r = -ENOMEM;
+	struct vfc_quota_charge charge;
+	struct vfc_cuse_file *f;
+	int r;
 
+	r = open_charge(req, node, &charge);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	f = calloc(1, sizeof(*f));
+	r = -ENOMEM;
 	if (f) {
 		switch (node->kind) {
 		case VFC_NODE_CONTAINER:
@@ -62,10 +91,12 @@ static void op_open(fuse_req_t req, struct fuse_file_info *fi)
 	}
 	if (r < 0) {
 		free(f);
+		vfc_quota_uncharge(&d->quota, &charge);
 		fuse_reply_err(req, -r);
 		return;
 	}
 	f->node = node;
+	f->charge = charge;
 	pthread_mutex_init(&f->lock, NULL);
 	fi->fh = (uintptr_t)f;
 	fi->direct_io = 1;
@@ -83,6 +114,7 @@ static void op_open(fuse_req_t req, struct fuse_file_info *fi)
 		vfc_files_untrack(d, f);
 		group_file_forget(f);
 		vfc_file_release(f->file);
+		vfc_quota_uncharge(&d->quota, &f->charge);
 		pthread_mutex_destroy(&f->lock);
 		free(f);
 	}
@@ -96,6 +128,7 @@ static void op_release(fuse_req_t req, struct fuse_file_info *fi)
 	group_file_forget(f);
 	vfc_channel_forget(f->node->daemon, f);
 	vfc_file_release(f->file);
+	vfc_quota_uncharge(&f->node->daemon->quota, &f->charge);
 	pthread_mutex_destroy(&f->lock);
 	atomic_fetch_sub(&f->node->daemon->open_files, 1);
 	free(f);
@@ -176,57 +209,57 @@ static void file_device_open(struct vfc_cuse_file *f, fuse_req_t req, void *arg,
 static void file_rw(struct vfc_cuse_file *f, fuse_req_t req, void *arg, const void *in_buf,
 		    size_t in_bufsz, size_t out_bufsz)
 {
-	struct vfc_cuse_rw rw;
+	struct vfc_cuse_rw_op op;
 	ssize_t n;
 
 	if (!vfc_file_is_bound(f->file)) {
 		fuse_reply_err(req, ENOTTY);
 		return;
 	}
-	if (in_bufsz < sizeof(rw)) {
-		struct iovec iov = { arg, sizeof(rw) };
+	vfc_cuse_rw_decode_cmd(VFC_CUSE_DEVICE_RW, (uintptr_t)arg, &op);
+	if (in_bufsz < op.hdr) {
+		struct iovec iov = { arg, op.hdr };
 
 		fuse_reply_ioctl_retry(req, &iov, 1, NULL, 0);
 		return;
 	}
-	memcpy(&rw, in_buf, sizeof(rw));
-	if (rw.len > VFC_CUSE_RW_MAX || (rw.flags & ~VFC_CUSE_RW_WRITE) || rw.offset > INT64_MAX) {
+	if (vfc_cuse_rw_decode_hdr(&op, in_buf) < 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	if (!rw.len) {
+	if (!op.len) {
 		/* Still an offset in no region is EINVAL. */
-		n = vfc_file_rw(f->file, rw.offset, xfer_buf, 0, false);
+		n = vfc_file_rw(f->file, op.offset, xfer_buf, 0, false);
 		if (n < 0)
 			fuse_reply_err(req, (int)-n);
 		else
 			fuse_reply_ioctl(req, 0, NULL, 0);
 		return;
 	}
-	if (rw.flags & VFC_CUSE_RW_WRITE) {
-		if (in_bufsz < sizeof(rw) + rw.len) {
-			struct iovec iov[2] = { { arg, sizeof(rw) },
-						{ (void *)(uintptr_t)rw.buf, rw.len } };
+	if (op.write) {
+		if (in_bufsz < op.in_need) {
+			struct iovec iov[2] = { { arg, op.hdr },
+						{ (void *)(uintptr_t)op.buf, op.len } };
 
 			fuse_reply_ioctl_retry(req, iov, 2, NULL, 0);
 			return;
 		}
-		memcpy(xfer_buf, (const uint8_t *)in_buf + sizeof(rw), rw.len);
-		n = vfc_file_rw(f->file, rw.offset, xfer_buf, rw.len, true);
+		memcpy(xfer_buf, (const uint8_t *)in_buf + op.hdr, op.len);
+		n = vfc_file_rw(f->file, op.offset, xfer_buf, op.len, true);
 		if (n < 0)
 			fuse_reply_err(req, (int)-n);
 		else
 			fuse_reply_ioctl(req, (int)n, NULL, 0);
 		return;
 	}
-	if (out_bufsz < rw.len) {
-		struct iovec in = { arg, sizeof(rw) };
-		struct iovec out = { (void *)(uintptr_t)rw.buf, rw.len };
+	if (out_bufsz < op.out_need) {
+		struct iovec in = { arg, op.hdr };
+		struct iovec out = { (void *)(uintptr_t)op.buf, op.len };
 
 		fuse_reply_ioctl_retry(req, &in, 1, &out, 1);
 		return;
 	}
-	n = vfc_file_rw(f->file, rw.offset, xfer_buf, rw.len, false);
+	n = vfc_file_rw(f->file, op.offset, xfer_buf, op.len, false);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -265,39 +298,34 @@ static void stash_put(struct vfc_cuse_file *f, pid_t tid, uint32_t value, uint32
  */
 static void file_rw_fast(struct vfc_cuse_file *f, fuse_req_t req, unsigned int cmd, void *arg)
 {
-	uint64_t a = (uintptr_t)arg;
-	unsigned int nr = _IOC_NR(cmd), code = nr >> 4 & 3;
-	bool write = nr & VFC_CUSE_RW_FAST_WRITE;
-	uint32_t len = 1u << code, value = 0;
-	uint64_t off = (uint64_t)(nr & VFC_CUSE_RW_FAST_INDEX_MAX) << 40 | (a & 0xffffffffu);
+	struct vfc_cuse_rw_op op;
 	uint8_t buf[4];
+	uint32_t value = 0;
 	int32_t result;
 	ssize_t n;
 
-	if (code == 3 || _IOC_DIR(cmd) != _IOC_NONE || _IOC_SIZE(cmd) || (!write && a >> 32)) {
+	if (vfc_cuse_rw_decode_cmd(cmd, (uintptr_t)arg, &op) < 0) {
 		vfc_info("thread %d: fast region access 0x%x: malformed (arg 0x%llx)",
-			 fuse_req_ctx(req)->pid, cmd, (unsigned long long)a);
+			 fuse_req_ctx(req)->pid, cmd, (unsigned long long)(uintptr_t)arg);
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	if (write) {
-		value = (uint32_t)(a >> 32);
-		memcpy(buf, &value, len);
-		n = vfc_file_rw(f->file, off, buf, len, true);
+	if (op.write) {
+		memcpy(buf, &op.value, op.len);
+		n = vfc_file_rw(f->file, op.offset, buf, op.len, true);
 		if (n < 0)
 			fuse_reply_err(req, rw_errno(n));
 		else
 			fuse_reply_ioctl(req, (int)n, NULL, 0);
 		return;
 	}
-	n = vfc_file_rw(f->file, off, buf, len, false);
-	if (n < 0 || (size_t)n > len) {
+	n = vfc_file_rw(f->file, op.offset, buf, op.len, false);
+	if (n < 0 || (size_t)n > op.len) {
 		fuse_reply_err(req, n < 0 ? rw_errno(n) : EIO);
 		return;
 	}
 	memcpy(&value, buf, (size_t)n);
-	result = (int32_t)(value ^ VFC_CUSE_RW_FAST_BIAS);
-	if ((size_t)n == len && (result >= 0 || result < -4095)) {
+	if (vfc_cuse_rw_fast_result(value, (size_t)n, op.len, &result)) {
 		fuse_reply_ioctl(req, result, NULL, 0);
 		return;
 	}
@@ -346,41 +374,37 @@ static void file_rw_stash(struct vfc_cuse_file *f, fuse_req_t req, void *arg, si
 static void file_rw_bounce(struct vfc_cuse_file *f, fuse_req_t req, unsigned int cmd, void *arg,
 			   const void *in_buf, size_t in_bufsz, size_t out_bufsz)
 {
-	const size_t hdr = sizeof(struct vfc_cuse_rw_bounce);
-	size_t size = _IOC_SIZE(cmd), len = size - hdr;
-	uint32_t dir = _IOC_DIR(cmd);
-	bool write = dir == _IOC_WRITE;
-	struct vfc_cuse_rw_bounce b;
+	struct vfc_cuse_rw_op op;
 	ssize_t n;
 
-	if (size < hdr || len > VFC_CUSE_RW_BOUNCE_MAX ||
-	    (dir != _IOC_WRITE && dir != (_IOC_READ | _IOC_WRITE))) {
+	if (vfc_cuse_rw_decode_cmd(cmd, (uintptr_t)arg, &op) < 0) {
 		vfc_info("thread %d: region access 0x%x: malformed", fuse_req_ctx(req)->pid, cmd);
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	if (in_bufsz < (write ? size : hdr) || out_bufsz < (write ? 0 : len)) {
-		struct iovec in = { arg, write ? size : hdr };
-		struct iovec out = { (uint8_t *)arg + hdr, len };
+	if (in_bufsz < op.in_need || out_bufsz < op.out_need) {
+		struct iovec in = { arg, op.in_need };
+		struct iovec out = { (uint8_t *)arg + op.hdr, op.len };
 
-		fuse_reply_ioctl_retry(req, &in, 1, write || !len ? NULL : &out, write || !len ? 0 : 1);
+		fuse_reply_ioctl_retry(req, &in, 1, op.out_need ? &out : NULL, op.out_need ? 1 : 0);
 		return;
 	}
-	memcpy(&b, in_buf, hdr);
-	if (b.len != len || b.flags != (write ? VFC_CUSE_RW_WRITE : 0) || b.offset > INT64_MAX) {
+	if (vfc_cuse_rw_decode_hdr(&op, in_buf) < 0) {
+		const struct vfc_cuse_rw_bounce *b = in_buf;
+
 		vfc_info("thread %d: region access: header (len %u, flags 0x%x, offset 0x%llx) "
-			 "does not match its number 0x%x", fuse_req_ctx(req)->pid, b.len, b.flags,
-			 (unsigned long long)b.offset, cmd);
+			 "does not match its number 0x%x", fuse_req_ctx(req)->pid, b->len, b->flags,
+			 (unsigned long long)b->offset, cmd);
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	if (write)
-		memcpy(xfer_buf, (const uint8_t *)in_buf + hdr, len);
-	n = vfc_file_rw(f->file, b.offset, xfer_buf, len, write);
+	if (op.write)
+		memcpy(xfer_buf, (const uint8_t *)in_buf + op.hdr, op.len);
+	n = vfc_file_rw(f->file, op.offset, xfer_buf, op.len, op.write);
 	if (n < 0)
 		fuse_reply_err(req, rw_errno(n));
 	else
-		fuse_reply_ioctl(req, (int)n, write ? NULL : xfer_buf, write ? 0 : (size_t)n);
+		fuse_reply_ioctl(req, (int)n, op.write ? NULL : xfer_buf, op.write ? 0 : (size_t)n);
 }
 
 /* VFC_CUSE_CHANNEL_TOKEN: this file's name on the channel. */
@@ -443,6 +467,7 @@ static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *
 	struct vfc_cuse_file *f = (struct vfc_cuse_file *)(uintptr_t)fi->fh;
 	struct vfc_daemon *d = f->node->daemon;
 	unsigned int ucmd = (unsigned int)cmd;
+	enum vfc_cuse_rw_form form;
 	struct vfc_cuse_caller caller;
 	struct vfc_ioctl io;
 	int r;
@@ -475,14 +500,14 @@ static void op_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *
 	default:
 		break;
 	}
-	if (_IOC_TYPE(ucmd) == VFC_CUSE_MAGIC && f->node->kind == VFC_NODE_DEVICE &&
-	    (_IOC_NR(ucmd) & VFC_CUSE_RW_FAST_NR || _IOC_NR(ucmd) == VFC_CUSE_RW_BOUNCE_NR ||
-	     ucmd == VFC_CUSE_RW_STASH)) {
+	form = vfc_cuse_rw_form(ucmd);
+	if (f->node->kind == VFC_NODE_DEVICE && form != VFC_CUSE_RW_FORM_NONE) {
+		/* DEVICE_RW went above */
 		if (!vfc_file_is_bound(f->file))
 			fuse_reply_err(req, ENOTTY);
-		else if (ucmd == VFC_CUSE_RW_STASH)
+		else if (form == VFC_CUSE_RW_FORM_STASH)
 			file_rw_stash(f, req, arg, out_bufsz);
-		else if (_IOC_NR(ucmd) & VFC_CUSE_RW_FAST_NR)
+		else if (form == VFC_CUSE_RW_FORM_FAST)
 			file_rw_fast(f, req, ucmd, arg);
 		else
 			file_rw_bounce(f, req, ucmd, arg, in_buf, in_bufsz, out_bufsz);

@@ -225,6 +225,10 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_cond_init(&d.cond, NULL);
 	pthread_mutex_init(&d.files_lock, NULL);
+	if (vfc_quota_init(&d.quota, &cfg.quota, VFC_QUOTA_SLOTS) < 0) {
+		vfc_err("vfio-cused: out of memory");
+		return 1;
+	}
 	/* Nodes first: the privileged side needs their major, and backends
 	 * need the privileged side. Nothing is served before the loop runs.
 	 * Privileges go last, before the workers exist; glibc's set*id reach
@@ -254,6 +258,8 @@ int main(int argc, char **argv)
 	}
 	vfc_notice("vfio-cused: serving /dev/%s/vfio and %u group(s)", cfg.prefix, cfg.n_groups);
 	vfc_sd_notify("READY=1\nSTATUS=serving");
+	/* From now on info lines are what clients cause: limit them. */
+	vfc_log_limit_info(cfg.log_burst, (uint64_t)cfg.log_interval_ms * 1000000u, NULL);
 
 	r = vfc_loop_run(&d, sfd);
 

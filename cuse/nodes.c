@@ -16,7 +16,7 @@
  * ours), which the poll thread serves. SET_IRQS stays on the poll thread:
  * it fetches eventfds only, so it never holds or closes a file of ours
  * (caller.c). Workers serve at most
- * VFC_WORKERS_PER_UID requests of one uid at once, so a uid whose requests
+ * workers-per-uid requests of one uid at once, so a uid whose requests
  * stall can pin only its own share.
  */
 #include <fcntl.h>
@@ -45,9 +45,6 @@ struct vfc_work {
 	struct vfc_work *next;
 };
 
-/* Requests of one uid that workers serve at once; the rest wait queued. */
-#define VFC_WORKERS_PER_UID 8
-
 /* Under d->lock: how many requests of each uid the workers are serving. */
 static struct vfc_uid_count running[VFC_MAX_WORKERS];
 
@@ -56,11 +53,13 @@ static unsigned int *running_of(uint32_t uid, bool create)
 	return vfc_uid_count(running, VFC_MAX_WORKERS, uid, create);
 }
 
-static bool uid_may_run(uint32_t uid)
+/* Requests of one uid that workers serve at once (workers-per-uid); the
+ * rest wait queued. */
+static bool uid_may_run(const struct vfc_daemon *d, uint32_t uid)
 {
 	unsigned int *n = running_of(uid, false);
 
-	return !n || *n < VFC_WORKERS_PER_UID;
+	return !n || *n < d->cfg->workers_per_uid;
 }
 
 static void sysfs_name(const char *devname, char *out, size_t len)
@@ -299,7 +298,7 @@ static struct vfc_work *queue_take(struct vfc_daemon *d)
 	struct vfc_work *prev = NULL;
 
 	for (struct vfc_work *w = d->queue; w; prev = w, w = w->next) {
-		if (!uid_may_run(w->uid))
+		if (!uid_may_run(d, w->uid))
 			continue;
 		if (prev)
 			prev->next = w->next;
@@ -484,7 +483,7 @@ static void pool_grow_locked(struct vfc_daemon *d)
 	unsigned int queued = 0;
 
 	for (struct vfc_work *q = d->queue; q; q = q->next)
-		queued += uid_may_run(q->uid);
+		queued += uid_may_run(d, q->uid);
 	if (queued > d->idle && d->workers < VFC_MAX_WORKERS) {
 		int r = worker_start(d);
 

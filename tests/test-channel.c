@@ -60,6 +60,9 @@ static int install(struct vfc_caller *caller, struct vfc_device_file *df)
 static const struct vfc_caller_ops ops = { .get_container = get_container,
 					   .install_device = install };
 
+/* The channel-conns-per-uid the tests configure. */
+#define CONNS_UID 5
+
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
@@ -75,6 +78,8 @@ static int setup(void **state)
 	snprintf(e->rundir, sizeof(e->rundir), "/tmp/vfc-channel-XXXXXX");
 	assert_non_null(mkdtemp(e->rundir));
 	e->cfg.rundir = e->rundir;
+	e->cfg.channel_conns = 256;
+	e->cfg.channel_conns_per_uid = CONNS_UID;	/* configured, not the default */
 	e->d.cfg = &e->cfg;
 	pthread_mutex_init(&e->d.files_lock, NULL);
 	assert_int_equal(vfc_core_new(&e->d.core), 0);
@@ -276,18 +281,18 @@ static void test_connection_limit(void **state)
 {
 	struct env *e = *state;
 	struct vfc_channel_mmap m = mmap_req(e->dtoken);
-	int s[VFC_CHANNEL_MAX_CONNS_UID + 1], refused = 0;
+	int s[CONNS_UID + 1], refused = 0;
 	char byte;
 
-	for (int i = 0; i <= VFC_CHANNEL_MAX_CONNS_UID; i++)
+	for (int i = 0; i <= CONNS_UID; i++)
 		s[i] = conn(e);
 	/* The one past the limit is closed by the daemon: it reads EOF. */
 	usleep(100000);
-	for (int i = 0; i <= VFC_CHANNEL_MAX_CONNS_UID; i++)
+	for (int i = 0; i <= CONNS_UID; i++)
 		if (recv(s[i], &byte, 1, MSG_DONTWAIT) == 0)
 			refused++;
 	assert_int_equal(refused, 1);
-	for (int i = 0; i <= VFC_CHANNEL_MAX_CONNS_UID; i++)
+	for (int i = 0; i <= CONNS_UID; i++)
 		close(s[i]);
 	usleep(100000);
 	s[0] = conn(e);

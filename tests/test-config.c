@@ -67,6 +67,13 @@ static void test_good(void **state)
 			      "worker-idle-ms 1500\n"
 			      "trace /var/log/vfio-cused.trace\n"
 			      "trace-format json\n"
+			      "files-per-process 10\n"
+			      "files-per-uid 20\n"
+			      "containers-per-process 3\n"
+			      "containers-per-uid 4\n"
+			      "workers-per-uid 2\n"
+			      "channel-conns 9\n"
+			      "channel-conns-per-uid 5\n"
 			      "user nobody\n",
 			      log, sizeof(log)), 0);
 	assert_string_equal(cfg.prefix, "vfio-cuse");
@@ -84,6 +91,13 @@ static void test_good(void **state)
 	assert_int_equal(cfg.worker_idle_ms, 1500);
 	assert_string_equal(cfg.trace, "/var/log/vfio-cused.trace");
 	assert_true(cfg.trace_json);
+	assert_int_equal(cfg.quota.files_per_process, 10);
+	assert_int_equal(cfg.quota.files_per_uid, 20);
+	assert_int_equal(cfg.quota.containers_per_process, 3);
+	assert_int_equal(cfg.quota.containers_per_uid, 4);
+	assert_int_equal(cfg.workers_per_uid, 2);
+	assert_int_equal(cfg.channel_conns, 9);
+	assert_int_equal(cfg.channel_conns_per_uid, 5);
 	assert_string_equal(cfg.user, "nobody");
 	assert_int_equal(cfg.user_uid, getpwnam("nobody")->pw_uid);
 	assert_int_equal(cfg.user_gid, getpwnam("nobody")->pw_gid);
@@ -96,6 +110,13 @@ static void test_good(void **state)
 	assert_string_equal(cfg.prefix, "vfio");
 	assert_int_equal(cfg.dma_entry_limit, 65535);
 	assert_int_equal(cfg.worker_idle_ms, 30000);
+	assert_int_equal(cfg.quota.files_per_process, 4096);
+	assert_int_equal(cfg.quota.files_per_uid, 16384);
+	assert_int_equal(cfg.quota.containers_per_process, 1024);
+	assert_int_equal(cfg.quota.containers_per_uid, 4096);
+	assert_int_equal(cfg.workers_per_uid, 8);
+	assert_int_equal(cfg.channel_conns, 256);
+	assert_int_equal(cfg.channel_conns_per_uid, 32);
 	assert_null(cfg.user);	/* no drop unless asked */
 	assert_null(cfg.trace);	/* no trace unless asked */
 	assert_false(cfg.trace_json);
@@ -133,6 +154,10 @@ static void test_errors_name_their_line(void **state)
 		{ "rundir relative\n", ":1:", "must be absolute" },
 		{ "dma-entry-limit 0\n", ":1:", "dma-entry-limit" },
 		{ "worker-idle-ms 0\n", ":1:", "worker-idle-ms" },
+		{ "files-per-process 0\n", ":1:", "files-per-process \"0\" is not a number" },
+		{ "workers-per-uid 33\n", ":1:", "workers-per-uid" },
+		{ "channel-conns 1025\n", ":1:", "channel-conns" },
+		{ "containers-per-uid x\n", ":1:", "containers-per-uid" },
 		{ "worker-idle-ms 86400001\n", ":1:", "worker-idle-ms" },
 		{ "prefix p\nuser no-such-user-here\n", ":2:", "user: no user \"no-such-user-here\"" },
 		{ "user root\n", ":1:", "user \"root\" is root" },

@@ -217,3 +217,48 @@ write('fuzz-helper', 'violation-name', hmsg(3, b'x' * 64))
 write('fuzz-helper', 'violation-fds', hmsg(3, name, two_fds=True))
 write('fuzz-helper', 'violation-group', hmsg(2, u32(26) + u32(0)))
 write('fuzz-helper', 'retired-op', hraw(0x10, u32(4) + u32(0) + bytes(16)))
+
+# --- fuzz-channel: messages (fuzz-channel.c): selector (bits 0-1: the
+# container's, the device's or the unbound file's token, 3: the input's;
+# bits 2-4: 7 MSG_TRUNC, 6 MSG_CTRUNC), length, bytes.
+def cmsg(which, op, body, reserved=0, flags=0, length=None):
+    full = u32(op) + u32(reserved) + bytes(16) + body
+    if length is not None:
+        full = full[:length]
+    return u8(which | flags << 2) + u8(len(full)) + full
+MAP_SHARED = 1
+def cmap(which, index, off, length):
+    return cmsg(which, 1, u64((index << 40) + off) + u64(length) + u32(3) + u32(MAP_SHARED))
+write('fuzz-channel', 'mmap-bar', cmap(1, 2, 0, 4096) + cmap(1, 0, 0, 4096) + cmap(1, 2, 4096, 1 << 20))
+write('fuzz-channel', 'iommu-fd', cmsg(0, 2, b'') + cmsg(1, 2, b'') + cmsg(2, 2, b''))
+write('fuzz-channel', 'wrong-files', cmap(0, 2, 0, 4096) + cmap(2, 2, 0, 4096) + cmap(3, 2, 0, 4096))
+write('fuzz-channel', 'malformed', cmsg(1, 3, b'') + cmsg(1, 0, b'') + cmsg(0, 2, b'', reserved=1)
+      + cmsg(0, 2, b'', length=23) + cmsg(0, 2, b'', flags=7) + cmsg(0, 2, b'', flags=6)
+      + cmsg(1, 1, bytes(24) + b'x') + u8(3) + u8(3) + b'abc')
+
+# --- fuzz-cuse-rw: accesses (fuzz-cuse-rw.c): selector (bit 0: edu or
+# pcitest; (bits 1-6) % 6: fast, bounce, stash, device-rw, any of the magic,
+# any number; bit 7: a small offset in the region of the next byte), the
+# number's bits (u32), the argument (u64), then the header and data.
+IOC_W, IOC_RW = 1, 3
+def fast(dev, write, index, length, off, value=0):
+    nr = (0x40 if write else 0) | {1: 0, 2: 1, 4: 2}[length] << 4 | index
+    return u8(dev) + u32(nr) + u64(value << 32 | off)
+def bounce(dev, write, index, off, data_or_len):
+    n = len(data_or_len) if write else data_or_len
+    hdr = u64((index << 40) + off) + u32(n) + u32(1 if write else 0)
+    return (u8(2 | dev) + u32((IOC_W if write else IOC_RW) << 30 | (16 + n)) + u64(0) + hdr
+            + (data_or_len if write else b''))
+def devrw(dev, write, index, off, data_or_len):
+    n = len(data_or_len) if write else data_or_len
+    hdr = u64((index << 40) + off) + u64(0x1000) + u32(n) + u32(1 if write else 0)
+    return u8(6 | dev) + u32(0) + u64(0) + hdr + (data_or_len if write else b'')
+write('fuzz-cuse-rw', 'fast', fast(0, False, 0, 4, 0) + fast(0, True, 0, 4, 4, 0x12345678)
+      + fast(0, False, 0, 4, 4) + fast(1, False, 7, 2, 0) + fast(1, True, 7, 2, 4, 6)
+      + fast(1, False, 0, 1, 0) + fast(0, False, 7, 4, 0x100) + u8(4) + u32(0) + u64(0))
+write('fuzz-cuse-rw', 'bounce', bounce(1, False, 7, 0, 64) + bounce(0, True, 0, 8, u32(7))
+      + bounce(0, False, 0, 0, 16) + bounce(1, False, 2, 0, 4096))
+write('fuzz-cuse-rw', 'device-rw', devrw(0, False, 7, 0, 256) + devrw(1, True, 0, 0, bytes(range(32)))
+      + devrw(1, False, 2, 0, 65536) + devrw(0, False, 9, 0, 0))
+write('fuzz-cuse-rw', 'other-numbers', u8(8) + u32(0xea07 | 2 << 30 | 8 << 16) + u64(0)
+      + u8(10) + u32(0x3b64) + u64(0) + u8(0x80) + u32(0x20) + u64(0x10) + u8(7))

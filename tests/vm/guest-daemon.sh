@@ -6,14 +6,15 @@
 # backend's: kflow kcompare kprivate kmmap kdeath kviable, unprivileged daemons:
 # user kuser, the emulated NVMe under QEMU's userspace driver: nvme nvbench,
 # the CUSE path against its floor and the kernel: side, and the daemon's
-# threads and memory after a load: load, the daemon's exit under
+# threads and memory after a load: load, the per-client limits: limits,
+# the daemon's exit under
 # valgrind: vgexit, fault rules from a config: fault, and the decoding
 # trace: trace, vfio-cusectl against a live client: ctl, and
 # docs/harness.md's example: harness (default: all).
 set -u
 B=$1 R=$2 S=$3
 shift 3
-TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench ctl kflow kcompare kprivate kmmap kqtest kdeath kviable kbench user kuser nvme nvbench side load vgexit fault trace harness}
+TESTS=${*:-flow compare perms death hostile mmap qtest qemu taken bench ctl kflow kcompare kprivate kmmap kqtest kdeath kviable kbench user kuser nvme nvbench side load limits vgexit fault trace harness}
 CUSED=$B/cuse/vfio-cused
 RUN=$B/client/vfio-cuse-run
 CLIENT=$B/tests/vm/client/vfio-e2e-client
@@ -721,6 +722,82 @@ test_load() {
 	else
 		bad "load: the worker threads did not go: $line"
 	fi
+}
+
+# The per-client limits (issue 8, item 3): a daemon of its own with small
+# ones. A process opening files until the daemon refuses gets EMFILE at
+# its own limit; a second process of that uid gets EMFILE at the uid's;
+# another uid is unaffected; closing frees; containers stop at theirs with
+# ENOMEM. Its info lines are limited to 3 at once (log-burst).
+LMPREFIX=vfio-lm
+LMRUN=/tmp/run-lm
+test_limits() {
+	conf=/tmp/limits.conf
+	printf '%s\n' "prefix $LMPREFIX" "rundir $LMRUN" "files-per-process 5" \
+		"files-per-uid 8" "containers-per-process 3" "containers-per-uid 4" \
+		"log-burst 3" "log-interval-ms 3600000" "device 0000:06:0d.0 group=27 model=edu" >$conf
+	"$CUSED" --config $conf 2>"$R/limits-daemon.log" &
+	lmpid=$!
+	if ! wait_node /dev/$LMPREFIX/cuse-device; then
+		bad "limits: the daemon did not come up"
+		cat "$R/limits-daemon.log"
+		return
+	fi
+	holder() { # NAME UID PATH MAX: starts it, waits for its count
+		setpriv --reuid="$2" --regid="$2" --clear-groups -- \
+			"$HOSTILE" hold "$3" "$4" >"$R/limits-$1.txt" 2>&1 &
+		eval "pid_$1=\$!"
+		i=0
+		while ! grep -q "^opened=" "$R/limits-$1.txt" && [ $i -lt 200 ]; do
+			sleep 0.05
+			i=$((i + 1))
+		done
+	}
+	release() { # NAME
+		eval "p=\$pid_$1"
+		kill -USR1 "$p"
+		wait "$p"
+	}
+	expect() { # NAME LINE WHAT
+		if grep -qx "$2" "$R/limits-$1.txt"; then
+			ok "limits: $3: $2"
+		else
+			bad "limits: $3: expected '$2', got '$(head -1 "$R/limits-$1.txt")'"
+		fi
+	}
+	dev=/dev/$LMPREFIX/cuse-device ctr=/dev/$LMPREFIX/vfio
+	holder a $USER_OK $dev 10
+	expect a "opened=5 errno=EMFILE" "a process stops at files-per-process"
+	holder b $USER_OK $dev 10
+	expect b "opened=3 errno=EMFILE" "another process of that uid stops at files-per-uid"
+	holder c $USER_OTHER $dev 10
+	expect c "opened=5 errno=EMFILE" "another uid is unaffected"
+	release a
+	holder d $USER_OK $dev 10
+	expect d "opened=5 errno=EMFILE" "closing frees the uid's share"
+	release b
+	release d
+	release c
+	holder e $USER_OK $ctr 10
+	expect e "opened=3 errno=ENOMEM" "containers stop at containers-per-process"
+	holder f $USER_OK $ctr 10
+	expect f "opened=1 errno=ENOMEM" "and at containers-per-uid"
+	release e
+	holder g $USER_OK $ctr 10
+	expect g "opened=3 errno=ENOMEM" "closed containers are free again"
+	release f
+	release g
+	# 7 refusals; info lines are limited to a burst of 3 (and one more an
+	# hour): the first 3 are logged.
+	n=$(grep -c "refused: its" "$R/limits-daemon.log")
+	if grep -q "open of $LMPREFIX/cuse-device refused: its open-file limit" \
+		"$R/limits-daemon.log" && [ "$n" -eq 3 ]; then
+		ok "limits: the refusals are logged, 3 of 7 with log-burst 3"
+	else
+		bad "limits: $n refusals in the daemon's log, expected 3 (log-burst 3)"
+	fi
+	kill $lmpid
+	wait $lmpid
 }
 
 test_nvme() {

@@ -17,6 +17,11 @@
  *       answers) as the container of SET_CONTAINER from THREADS threads at
  *       once, then as the eventfd of SET_IRQS. Prints every errno seen
  *       and how long the calls took. Every call must end with an errno.
+ *   vfio-hostile hold PATH MAX
+ *       Opens PATH up to MAX times, holding every file, and prints
+ *       "opened=N errno=ERRNO" (the first failure's, or 0); then waits for
+ *       SIGUSR1, closes them all and prints "closed". For the per-client
+ *       limits (test "limits").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -211,6 +216,30 @@ static int stall(const char *dir, const char *group, const char *file, int n)
 	return 0;
 }
 
+static int hold(const char *path, int max)
+{
+	sigset_t usr1, old;
+	int n = 0, e = 0;
+
+	/* Blocked until sigsuspend(): a SIGUSR1 sent early is not lost. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, &old);
+	signal(SIGUSR1, on_usr1);
+	for (; n < max; n++) {
+		if (open(path, O_RDWR | O_CLOEXEC) < 0) {
+			e = errno;
+			break;
+		}
+	}
+	printf("opened=%d errno=%s\n", n, e ? strerrorname_np(e) : "0");
+	while (!go)
+		sigsuspend(&old);
+	closefrom(3);
+	printf("closed\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -220,6 +249,8 @@ int main(int argc, char **argv)
 		return as_tid(atoi(argv[2]), argv + 3);
 	if (argc == 6 && !strcmp(argv[1], "stall"))
 		return stall(argv[2], argv[3], argv[4], atoi(argv[5]));
+	if (argc == 4 && !strcmp(argv[1], "hold"))
+		return hold(argv[2], atoi(argv[3]));
 	fprintf(stderr, "usage: see the head of vfio-hostile.c\n");
 	return 2;
 }
