@@ -437,8 +437,8 @@ char *vfc_rec_end(struct vfc_rec *r)
 
 /* Events */
 
-static char *format_event(enum vfc_trace_format format, const char *event, const char *fmt,
-			  va_list ap)
+static __attribute__((format(printf, 3, 0))) char *
+format_event(enum vfc_trace_format format, const char *event, const char *fmt, va_list ap)
 {
 	_cleanup_free_ char *pairs = NULL;
 	struct vfc_rec r;
