@@ -660,8 +660,11 @@ status_of() { # PID FIELD
 }
 test_load() {
 	conf=/tmp/load.conf
+	# 20,000 containers at once from one process: past the default limits
+	# (docs/daemon.md, Limits), which this test raises for itself.
 	printf 'prefix %s\nrundir %s\nworker-idle-ms 1000\ndevice 0000:06:0d.0 group=27 model=edu\n' \
 		$LDPREFIX $LDRUN >$conf
+	printf 'containers-per-process 20100\ncontainers-per-uid 20100\nfiles-per-process 20100\nfiles-per-uid 40000\n' >>$conf
 	"$CUSED" --config $conf 2>"$R/load-daemon.log" &
 	ldpid=$!
 	if ! wait_node /dev/$LDPREFIX/27; then
