@@ -262,3 +262,22 @@ write('fuzz-cuse-rw', 'device-rw', devrw(0, False, 7, 0, 256) + devrw(1, True, 0
       + devrw(1, False, 2, 0, 65536) + devrw(0, False, 9, 0, 0))
 write('fuzz-cuse-rw', 'other-numbers', u8(8) + u32(0xea07 | 2 << 30 | 8 << 16) + u64(0)
       + u8(10) + u32(0x3b64) + u64(0) + u8(0x80) + u32(0x20) + u64(0x10) + u8(7))
+
+# --- fuzz-control: one request line of the control socket (fuzz-control.c),
+# each command once, with the fault rules' syntax through `fault add`.
+for name, line in [
+        ('status', b'status'), ('json-status', b'json status'),
+        ('groups', b'groups'), ('devices', b'json devices'),
+        ('containers', b'containers'), ('mappings', b'mappings 1'),
+        ('mappings-json', b'json mappings'), ('clients', b'clients'),
+        ('trace', b'trace on --format json'), ('trace-off', b'trace off'),
+        ('trace-file', b'trace on /tmp/x'),
+        ('fault-ioctl', b'fault add ioctl MAP_DMA nth=3 errno=ENOMEM'),
+        ('fault-share', b'fault add ioctl SET_IRQS device=0000:06:0d.0 share=12.5% seed=7 errno=22'),
+        ('fault-dma', b'fault add dma device=0000:06:0d.0 dir=read iova=0x1000-0x2000 every=2'),
+        ('fault-irq', b'fault add irq delay=5 index=msix vector=1'),
+        ('fault-misc', b'fault add nonviable group=27'),
+        ('fault-raise', b'fault add raise req device=0000:06:0d.0'),
+        ('fault-list', b'fault list'), ('fault-rm', b'fault rm 1'), ('fault-clear', b'fault clear'),
+        ('bad', b'no such command \x01\xff')]:
+    write('fuzz-control', name, line)
