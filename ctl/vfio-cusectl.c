@@ -75,6 +75,8 @@ static int build_request(int argc, char **argv, bool json, char *req, size_t siz
 				format = argv[++i];
 			else if (!strncmp(argv[i], "--format=", 9))
 				format = argv[i] + 9;
+			else if (!strncmp(argv[i], "--", 2))
+				return -EINVAL;	/* not a file name: "--format" without its value */
 			else if (!file)
 				file = argv[i];
 			else
@@ -127,9 +129,10 @@ static int talk(const char *rundir, const char *req, char **ret_reply, size_t *r
 		close(fd);
 		return r;
 	}
+	errno = 0;
 	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req) ||
 	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
-		r = -errno;
+		r = errno ? -errno : -EIO;	/* a short send leaves errno alone */
 		goto fail;
 	}
 	buf = malloc(cap + 1);

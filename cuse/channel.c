@@ -248,8 +248,10 @@ static void accept_one(struct vfc_daemon *d, struct conn *conns, unsigned int *n
 	socklen_t len = sizeof(cred);
 	int fd = accept4(d->channel_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-	if (fd < 0)
+	if (fd < 0) {
+		vfc_accept_failed("channel");
 		return;
+	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 		close(fd);
 		return;

@@ -171,8 +171,10 @@ static void accept_one(struct vfc_control *ctl)
 	struct ctl_conn *c;
 	int fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-	if (fd < 0)
+	if (fd < 0) {
+		vfc_accept_failed("control");
 		return;
+	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 		close(fd);
 		return;
@@ -186,7 +188,12 @@ static void accept_one(struct vfc_control *ctl)
 	}
 	for (unsigned int i = 0; i < ctl->n; i++)
 		same += ctl->conns[i]->uid == cred.uid;
-	if (ctl->n >= VFC_CTL_MAX_CONNS || same >= VFC_CTL_MAX_CONNS_UID) {
+	/* Granted users leave the last VFC_CTL_MAX_CONNS_UID connections to
+	 * root and the daemon's user, who have no per-uid bound. */
+	if (ctl->n >= VFC_CTL_MAX_CONNS ||
+	    (cred.uid != 0 && cred.uid != geteuid() &&
+	     (same >= VFC_CTL_MAX_CONNS_UID ||
+	      ctl->n >= VFC_CTL_MAX_CONNS - VFC_CTL_MAX_CONNS_UID))) {
 		vfc_warn("control: process %d (uid %u): refused: too many connections", cred.pid,
 			 cred.uid);
 		close(fd);
@@ -231,9 +238,9 @@ static void conn_execute(struct vfc_control *ctl, struct ctl_conn *c, size_t lin
 	/* Commands that change something are logged. */
 	if (!strcmp(req.argv[0], "trace") ||
 	    (!strcmp(req.argv[0], "fault") && (req.argc < 2 || strcmp(req.argv[1], "list"))))
-		vfc_notice("control: process %d (uid %u): %s %s%s%s", c->pid, c->uid,
+		vfc_notice("control: process %d (uid %u): %s %s%s%s%s", c->pid, c->uid,
 			   req.argv[0], req.argc > 1 ? req.argv[1] : "",
-			   req.rest ? " " : "", req.rest ? req.rest : "");
+			   req.rest ? " \"" : "", req.rest ? req.rest : "", req.rest ? "\"" : "");
 	vfc_ctl_execute(&env, &req, &c->out);
 }
 
@@ -332,6 +339,25 @@ static void *control_main(void *arg)
 	return NULL;
 }
 
+/*
+ * With --user, the daemon opens <rundir>/trace (a granted user's `trace
+ * on`) after it dropped root, in a rundir that stays root's: make the file
+ * now, the daemon user's, private. A failure only costs that command.
+ */
+static void give_trace_file(const struct vfc_config *cfg)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 16];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/trace", cfg->rundir) >= sizeof(path))
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+	if (fd < 0 || fchown(fd, cfg->user_uid, cfg->user_gid) < 0)
+		vfc_warn("control: %s for the trace of granted users: %m", path);
+	if (fd >= 0)
+		close(fd);
+}
+
 int vfc_control_start(struct vfc_daemon *d)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -372,6 +398,8 @@ int vfc_control_start(struct vfc_daemon *d)
 	}
 	d->control = ctl;
 	vfc_info("control: %s", ctl->path);
+	if (cfg->user)
+		give_trace_file(cfg);
 	return 0;
 
 fail:

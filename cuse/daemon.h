@@ -10,17 +10,20 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 #include <cuse_lowlevel.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "vfc-core.h"
-#include "vfc-file.h"
-#include "vfc-priv.h"
 #include "quota.h"
+#include "vfc-file.h"
+#include "vfc-log.h"
+#include "vfc-priv.h"
 
 
 /* Nodes and files (nodes.c, files.c) */
@@ -207,6 +210,21 @@ void vfc_channel_handle(struct vfc_daemon *d, uid_t uid, pid_t pid, const void *
 void vfc_files_track(struct vfc_daemon *d, struct vfc_cuse_file *f, pid_t tid, uid_t uid);
 /** vfc_files_untrack() - @f goes. */
 void vfc_files_untrack(struct vfc_daemon *d, struct vfc_cuse_file *f);
+
+/**
+ * vfc_accept_failed() - after accept4() on a listening socket failed: when
+ * the daemon is out of fds or memory, the connection stays queued and poll
+ * reports it at once again, so wait a little instead of spinning. Clients
+ * can drive the daemon's fd count (channel connections, fetched fds).
+ * @who: the socket, for the log.
+ */
+static inline void vfc_accept_failed(const char *who)
+{
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+		vfc_warn("%s: accept: %m; waiting 100 ms", who);
+		usleep(100000);
+	}
+}
 
 /* Service manager and sysfs view (notify.c, sysfs.c) */
 

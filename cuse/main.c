@@ -168,13 +168,15 @@ static void daemon_free(struct vfc_daemon *d)
 	vfc_channel_stop(d);
 	vfc_nodes_destroy(d);
 	open_files = atomic_load(&d->open_files);
-	if (!open_files) {
-		vfc_backends_teardown(d);
-		d->core = vfc_core_free(d->core);
-	} else {
+	if (open_files) {
+		/* The backends keep running (the kernel backend's monitor may
+		 * still use the helper): the exit takes them, and the helper. */
 		vfc_notice("vfio-cused: %u file(s) still open: the core is left to the exit",
 			   open_files);
+		return;
 	}
+	vfc_backends_teardown(d);
+	d->core = vfc_core_free(d->core);
 	if (d->priv != vfc_priv_direct())
 		d->priv = vfc_priv_helper_free(d->priv);
 }

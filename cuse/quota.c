@@ -30,12 +30,18 @@ void vfc_quota_fini(struct vfc_quota *l)
 	l->n_slots = 0;
 }
 
-/* Under l->lock: the entry of @key, or NULL. */
-static struct vfc_quota_slot *find(struct vfc_quota *l, bool is_uid, uint32_t key)
+/*
+ * Under l->lock: the entry of uid @key, or of process @key opened by @uid
+ * (a pid reused by another uid's process is another entry), or NULL.
+ */
+static struct vfc_quota_slot *find(struct vfc_quota *l, bool is_uid, uint32_t key, uid_t uid)
 {
-	for (size_t i = 0; i < l->n_slots; i++)
-		if (l->slot[i].files && l->slot[i].is_uid == is_uid && l->slot[i].key == key)
+	for (size_t i = 0; i < l->n_slots; i++) {
+		const struct vfc_quota_slot *s = &l->slot[i];
+
+		if (s->files && s->is_uid == is_uid && s->key == key && (is_uid || s->uid == uid))
 			return &l->slot[i];
+	}
 	return NULL;
 }
 
@@ -69,9 +75,9 @@ int vfc_quota_charge(struct vfc_quota *l, uid_t uid, pid_t tgid, bool container,
 	int r;
 
 	pthread_mutex_lock(&l->lock);
-	u = find(l, true, (uint32_t)uid);
+	u = find(l, true, (uint32_t)uid, uid);
 	if (with_process)
-		p = find(l, false, (uint32_t)tgid);
+		p = find(l, false, (uint32_t)tgid, uid);
 	/* The process's limit first: it is the one a well-behaved client
 	 * meets, as RLIMIT_NOFILE before the uid's share. */
 	r = fits(p, container, l->cfg.files_per_process, l->cfg.containers_per_process);
@@ -79,8 +85,11 @@ int vfc_quota_charge(struct vfc_quota *l, uid_t uid, pid_t tgid, bool container,
 		r = fits(u, container, l->cfg.files_per_uid, l->cfg.containers_per_uid);
 	if (r == 0 && !u && !(nu = find_free(l, NULL)))
 		r = -ENFILE;
-	if (r == 0 && with_process && !p && !(np = find_free(l, nu)))
-		r = -ENFILE;
+	/* No entry for a new process (the uid has its share of entries, or
+	 * the table is full): count it to its uid alone. */
+	if (r == 0 && with_process && !p &&
+	    ((u && u->procs >= VFC_QUOTA_PROCS_PER_UID) || !(np = find_free(l, nu))))
+		with_process = false;
 	/* A limit of 0 is never configured (config.c), but stays safe. */
 	if (r == 0 && (!l->cfg.files_per_uid || (with_process && !l->cfg.files_per_process)))
 		r = -EMFILE;
@@ -96,8 +105,9 @@ int vfc_quota_charge(struct vfc_quota *l, uid_t uid, pid_t tgid, bool container,
 		u = nu;
 	}
 	if (np) {
-		*np = (struct vfc_quota_slot){ .key = (uint32_t)tgid, .is_uid = false };
+		*np = (struct vfc_quota_slot){ .key = (uint32_t)tgid, .is_uid = false, .uid = uid };
 		p = np;
+		u->procs++;
 	}
 	u->files++;
 	u->containers += container;
@@ -112,25 +122,32 @@ int vfc_quota_charge(struct vfc_quota *l, uid_t uid, pid_t tgid, bool container,
 	return 0;
 }
 
-static void drop(struct vfc_quota_slot *s, bool container)
+/* One file less in @s. Return: whether @s is free now. */
+static bool drop(struct vfc_quota_slot *s, bool container)
 {
 	if (!s)
-		return;
+		return false;
 	s->files--;
 	if (container && s->containers)
 		s->containers--;
-	if (!s->files)
-		*s = (struct vfc_quota_slot){ 0 };
+	if (s->files)
+		return false;
+	*s = (struct vfc_quota_slot){ 0 };
+	return true;
 }
 
 void vfc_quota_uncharge(struct vfc_quota *l, struct vfc_quota_charge *c)
 {
+	struct vfc_quota_slot *u;
+
 	if (!c->charged)
 		return;
 	pthread_mutex_lock(&l->lock);
-	drop(find(l, true, (uint32_t)c->uid), c->container);
-	if (c->tgid > 0)
-		drop(find(l, false, (uint32_t)c->tgid), c->container);
+	u = find(l, true, (uint32_t)c->uid, c->uid);
+	if (c->tgid > 0 && drop(find(l, false, (uint32_t)c->tgid, c->uid), c->container) && u &&
+	    u->procs)
+		u->procs--;
+	drop(u, c->container);
 	pthread_mutex_unlock(&l->lock);
 	c->charged = false;
 }
@@ -141,9 +158,12 @@ unsigned int vfc_quota_count(struct vfc_quota *l, bool is_uid, uint32_t key, boo
 	unsigned int n = 0;
 
 	pthread_mutex_lock(&l->lock);
-	s = find(l, is_uid, key);
-	if (s)
-		n = containers ? s->containers : s->files;
+	/* a process's count, whichever uid opened it */
+	for (size_t i = 0; i < l->n_slots; i++) {
+		s = &l->slot[i];
+		if (s->files && s->is_uid == is_uid && s->key == key)
+			n += containers ? s->containers : s->files;
+	}
 	pthread_mutex_unlock(&l->lock);
 	return n;
 }

@@ -5,7 +5,9 @@
  * and per uid. A charge is taken at open and handed back at release with
  * the file, so the count follows the file and never the pid: a reused pid
  * can neither take back what another process was charged nor lose what it
- * holds. Free of libfuse, so its tests build it alone (tests/test-quota.c).
+ * holds, and a process entry is also keyed by its opener's uid, so a pid
+ * reused by another uid's process starts from nothing. Free of libfuse,
+ * so its tests build it alone (tests/test-quota.c).
  */
 #pragma once
 
@@ -15,7 +17,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Processes and uids holding files at once; past it opens fail (ENFILE). */
+/* Entries for processes and uids holding files at once. A new uid past it
+ * fails its opens (ENFILE); a new process past it (or past its uid's
+ * VFC_QUOTA_PROCS_PER_UID) is counted to its uid alone. */
 #define VFC_QUOTA_SLOTS 4096
 
 struct vfc_quota_cfg {
@@ -25,10 +29,19 @@ struct vfc_quota_cfg {
 	unsigned int containers_per_uid;	/* ENOMEM past it */
 };
 
+/*
+ * Process entries one uid may hold; its further processes are counted to
+ * the uid alone (their own limit unchecked), so that one uid running many
+ * processes cannot fill the table and lock every other user out.
+ */
+#define VFC_QUOTA_PROCS_PER_UID 256
+
 struct vfc_quota_slot {
 	uint32_t key;		/* a uid, or a tgid */
 	bool is_uid;
+	uid_t uid;		/* a process's: its opener's uid (pids are reused) */
 	unsigned int files, containers;	/* files == 0: free */
+	unsigned int procs;	/* a uid's: its process entries */
 };
 
 /**
@@ -66,10 +79,11 @@ void vfc_quota_fini(struct vfc_quota *l);
  *        not visible in our pid namespace): only the uid is charged.
  * @ret: the charge to hand back; written only on success.
  *
- * Either both counts go up, or neither does.
+ * Either both counts go up, or neither does; a process that finds no entry
+ * (the table full, or its uid holding VFC_QUOTA_PROCS_PER_UID) is charged
+ * to its uid alone, and @ret's tgid is then 0.
  * Return: 0; -EMFILE (the process's or the uid's file limit), -ENOMEM
- * (its container limit), -ENFILE (the table is full: too many processes
- * and uids hold files at once).
+ * (its container limit), -ENFILE (no entry left for a new uid).
  */
 int vfc_quota_charge(struct vfc_quota *l, uid_t uid, pid_t tgid, bool container,
 		      struct vfc_quota_charge *ret);

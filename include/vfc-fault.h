@@ -112,7 +112,9 @@ typedef int (*vfc_fault_raise_fn)(void *opaque, unsigned int index);
 /**
  * vfc_fault_register_device() - let "raise" rules reach a device.
  * @device: its name (copied).
- * @fn: how to raise; called without any fault lock held.
+ * @fn: how to raise; called with the registry's lock held (so that no call
+ *       runs after vfc_fault_unregister_device() returns): it must not
+ *       register or unregister devices itself.
  * @opaque: passed to @fn, and the key of vfc_fault_unregister_device().
  * Return: 0, -ENOMEM.
  */

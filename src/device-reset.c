@@ -157,7 +157,9 @@ int vfc_device_ioctl_hot_reset(struct vfc_device *dev, struct vfc_ioctl *io)
 	if (!groups)
 		return -ENOMEM;
 	hot_reset_resolve(dev, io, (const uint8_t *)io->in + minsz, groups, hdr.count);
-	if (vfc_fault_any()) {
+	/* After the checks: a bad fd's error (carried to the last entry)
+	 * comes first, from the device's op, as the kernel's would. */
+	if (vfc_fault_any() && !groups[hdr.count - 1].err) {
 		r = vfc_fault_reset(dev->name, (int)dev->group->id, "DEVICE_PCI_HOT_RESET");
 		if (r) {
 			io->injected = true;

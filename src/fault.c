@@ -912,7 +912,7 @@ int vfc_fault_dma(const char *device, uint64_t iova, uint64_t len, bool write)
 
 		if (r->act != ACT_DMA || !match_dev(r, device) ||
 		    (r->dir >= 0 && r->dir != (int)write) ||
-		    (r->has_iova && (iova >= r->iova_hi || iova + len <= r->iova_lo)))
+		    (r->has_iova && (iova >= r->iova_hi || (len && iova + len - 1 < r->iova_lo))))
 			continue;
 		if (decide_locked(r) && !id) {
 			id = r->id;

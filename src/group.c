@@ -206,23 +206,28 @@ static int group_ioctl_get_device_fd(struct vfc_group *g, struct vfc_ioctl *io)
 		vfc_info("group %u: GET_DEVICE_FD: no NUL within 4096 bytes", g->id);
 	if (r)
 		return r;
-	r = group_find_device(g, name, &d);
-	if (r < 0) {
-		vfc_info("group %u: GET_DEVICE_FD: \"%.64s\": %s", g->id, name,
-			 r == -ENODEV ? "no such device in the group" : strerror(-r));
-		return r;
-	}
+	/*
+	 * A non-viable group (a fault rule): only kernels before 5.19 let a
+	 * group that has a container lose viability, and their
+	 * GET_DEVICE_FD checked it before looking the name up: EINVAL.
+	 * Without a container the open fails with EINVAL anyway, below.
+	 */
 	if (vfc_fault_any()) {
 		bool has_container;
 
 		pthread_mutex_lock(&g->core->lock);
 		has_container = g->container;
 		pthread_mutex_unlock(&g->core->lock);
-		/* Without a container the open fails with EINVAL first, as ever. */
-		if (has_container && vfc_fault_group_nonviable(g->id, "GROUP_GET_DEVICE_FD: EPERM")) {
+		if (has_container && vfc_fault_group_nonviable(g->id, "GROUP_GET_DEVICE_FD: EINVAL")) {
 			io->injected = true;
-			return -EPERM;
+			return -EINVAL;
 		}
+	}
+	r = group_find_device(g, name, &d);
+	if (r < 0) {
+		vfc_info("group %u: GET_DEVICE_FD: \"%.64s\": %s", g->id, name,
+			 r == -ENODEV ? "no such device in the group" : strerror(-r));
+		return r;
 	}
 	r = vfc_device_open_file(d, &df);
 	if (r < 0)

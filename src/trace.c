@@ -13,11 +13,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,11 +29,31 @@ atomic_bool vfc_trace_enabled;
 
 static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
 static int sink_fd = -1;		/* under sink_lock; STDERR_FILENO for "-" */
+static bool sink_may_block;		/* under sink_lock: a pipe, socket or tty */
 static _Atomic int sink_format;		/* enum vfc_trace_format */
 
 /* Per thread: what the current ioctl's fds resolved to. */
 static __thread char notes[512];
 static __thread size_t notes_len;
+
+static bool is_regular(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * Under sink_lock: whether a write to a sink that may block (a pipe whose
+ * reader stopped, a full socket) would wait. The trace is written with
+ * device and core locks held, so such a line is dropped instead.
+ */
+static bool sink_would_block(void)
+{
+	struct pollfd p = { .fd = sink_fd, .events = POLLOUT };
+
+	return sink_may_block && poll(&p, 1, 0) != 1;
+}
 
 int vfc_trace_start(const char *path, enum vfc_trace_format format)
 {
@@ -47,6 +69,7 @@ int vfc_trace_start(const char *path, enum vfc_trace_format format)
 	pthread_mutex_lock(&sink_lock);
 	old = sink_fd;
 	sink_fd = fd;
+	sink_may_block = !is_regular(fd);
 	atomic_store(&sink_format, (int)format);
 	atomic_store(&vfc_trace_enabled, true);
 	pthread_mutex_unlock(&sink_lock);
@@ -78,7 +101,7 @@ void vfc_trace_write(const char *line)
 	size_t len = strlen(line), done = 0;
 
 	pthread_mutex_lock(&sink_lock);
-	while (sink_fd >= 0 && done < len) {
+	while (sink_fd >= 0 && done < len && !sink_would_block()) {
 		ssize_t n = write(sink_fd, line + done, len - done);
 
 		if (n < 0 && errno == EINTR)
