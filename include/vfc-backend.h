@@ -334,3 +334,10 @@ int vfc_device_match_pci(struct vfc_device *dev, const char *buf);
  */
 int vfc_device_dma_rw(struct vfc_device *dev, uint64_t iova, void *buf, size_t len,
 		      bool write);
+
+/**
+ * vfc_eventfd_signal() - add 1 to eventfd @fd, as the kernel's
+ * eventfd_signal(): never blocks (a saturated counter loses the signal, as
+ * the kernel's cannot fail either). @fd < 0 does nothing.
+ */
+void vfc_eventfd_signal(int fd);

@@ -130,6 +130,12 @@ void vfc_trace_note_reset(void);
  */
 const char *vfc_trace_errno_name(int e);
 
+/** vfc_trace_irq_name() - "MSI" for VFIO_PCI_MSI_IRQ_INDEX; NULL past REQ. */
+const char *vfc_trace_irq_name(uint64_t index);
+
+/** vfc_trace_region_name() - "BAR0".."VGA" for vfio-pci's regions; NULL past VGA. */
+const char *vfc_trace_region_name(uint64_t index);
+
 /** vfc_trace_now_ns() - a monotonic clock for durations. */
 uint64_t vfc_trace_now_ns(void);
 

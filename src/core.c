@@ -5,7 +5,9 @@
  * the core; what clients open is refcounted in container.c, group.c and
  * device.c.
  */
+#include <poll.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vfc-log.h"
 #include "vfc-private.h"
@@ -227,4 +229,15 @@ ssize_t vfc_device_config_read(struct vfc_device *dev, uint64_t off, void *buf, 
 	if (dev->info.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX)
 		return -EINVAL;
 	return dev->ops->region_rw(dev->priv, VFIO_PCI_CONFIG_REGION_INDEX, off, buf, len, false);
+}
+
+void vfc_eventfd_signal(int fd)
+{
+	static const uint64_t one = 1;
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	if (fd < 0 || poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
+		return;
+	if (write(fd, &one, sizeof(one)) != sizeof(one))
+		return;	/* nothing to do: the kernel's signal cannot fail either */
 }

@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -134,12 +133,6 @@ static bool decide_locked(struct rule *r)
 	return fire;
 }
 
-static const char *errno_name(int e)
-{
-	const char *s = strerrorname_np(e);
-
-	return s ? s : "?";
-}
 
 
 /* Parsing */
@@ -612,16 +605,6 @@ static bool ts_before(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-/* As vfc_emu_pci_signal(): never block on a saturated counter. */
-static void signal_fd(int fd)
-{
-	static const uint64_t one = 1;
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-
-	if (poll(&p, 1, 0) == 1 && (p.revents & POLLOUT))
-		if (write(fd, &one, sizeof(one)) != sizeof(one))
-			return;
-}
 
 static void *delay_main(void *arg)
 {
@@ -642,7 +625,7 @@ static void *delay_main(void *arg)
 			pthread_cond_timedwait(&delay_cond, &delay_lock, &delayed[first].due);
 			continue;
 		}
-		signal_fd(delayed[first].fd);
+		vfc_eventfd_signal(delayed[first].fd);
 		close(delayed[first].fd);
 		delayed[first] = delayed[--ndelayed];
 	}
@@ -702,7 +685,7 @@ static void delay_flush(void)
 		pthread_join(delay_thread, NULL);
 	pthread_mutex_lock(&delay_lock);
 	for (unsigned int i = 0; i < ndelayed; i++) {
-		signal_fd(delayed[i].fd);
+		vfc_eventfd_signal(delayed[i].fd);
 		close(delayed[i].fd);
 	}
 	ndelayed = 0;
@@ -837,9 +820,9 @@ int vfc_fault_ioctl_match(int kind, unsigned int cmd, int group, const char *dev
 		return 0;
 	vfc_trace_event("fault", "rule=%d action=ioctl ioctl=%s call=%" PRIu64 " group=%d "
 			"device=%s errno=%s", id, name, call, group, device ? device : "-",
-			errno_name(e));
+			vfc_trace_errno_name(e));
 	vfc_info("fault rule %d: %s call %" PRIu64 " failed with %s", id, name, call,
-		 errno_name(e));
+		 vfc_trace_errno_name(e));
 	return -e;
 }
 
@@ -893,9 +876,9 @@ int vfc_fault_reset(const char *device, int group, const char *what)
 	if (!e)
 		return 0;
 	vfc_trace_event("fault", "rule=%d action=reset device=%s ioctl=%s call=%" PRIu64
-			" errno=%s", id, device, what, call, errno_name(e));
+			" errno=%s", id, device, what, call, vfc_trace_errno_name(e));
 	vfc_info("fault rule %d: device \"%s\": %s %" PRIu64 " failed with %s", id, device,
-		 what, call, errno_name(e));
+		 what, call, vfc_trace_errno_name(e));
 	return -e;
 }
 
@@ -932,8 +915,7 @@ int vfc_fault_dma(const char *device, uint64_t iova, uint64_t len, bool write)
 
 bool vfc_fault_irq(const char *device, unsigned int index, unsigned int vector, int fd)
 {
-	static const char *const names[] = { "INTX", "MSI", "MSIX", "ERR", "REQ" };
-	const char *iname = index < 5 ? names[index] : "?";
+	const char *iname = vfc_trace_irq_name(index) ?: "?";
 	unsigned int delay = 0;
 	uint64_t call = 0;
 	int id = 0, q;

@@ -259,11 +259,10 @@ int vfc_file_ioctl(struct vfc_file *f, struct vfc_ioctl *io)
 /* "BAR0", "CONFIG"... for vfio-pci devices, "region N" for others. */
 static void region_label(const struct vfc_device *dev, unsigned int index, char *buf, size_t n)
 {
-	static const char *const pci[] = { "BAR0", "BAR1", "BAR2", "BAR3", "BAR4", "BAR5",
-					   "ROM", "CONFIG", "VGA" };
+	const char *pci = vfc_trace_region_name(index);
 
-	if ((dev->info.flags & VFIO_DEVICE_FLAGS_PCI) && index < VFC_ARRAY_SIZE(pci))
-		snprintf(buf, n, "%s", pci[index]);
+	if ((dev->info.flags & VFIO_DEVICE_FLAGS_PCI) && pci)
+		snprintf(buf, n, "%s", pci);
 	else
 		snprintf(buf, n, "%u", index);
 }

@@ -109,7 +109,7 @@ static const char *ext_name(uint64_t v)
 }
 
 /* vfio-pci's numbering (the only kind of device we serve). */
-static const char *region_name(uint64_t v)
+const char *vfc_trace_region_name(uint64_t v)
 {
 	static const char *const names[] = { "BAR0", "BAR1", "BAR2", "BAR3", "BAR4", "BAR5",
 					     "ROM", "CONFIG", "VGA" };
@@ -117,7 +117,7 @@ static const char *region_name(uint64_t v)
 	return v < VFC_ARRAY_SIZE(names) ? names[v] : NULL;
 }
 
-static const char *irq_name(uint64_t v)
+const char *vfc_trace_irq_name(uint64_t v)
 {
 	static const char *const names[] = { "INTX", "MSI", "MSIX", "ERR", "REQ" };
 
@@ -162,18 +162,9 @@ static const char *feature_name(uint64_t v)
 
 const char *vfc_trace_errno_name(int e)
 {
-#define E(x) case x: return #x
-	switch (e) {
-	E(EPERM); E(ENOENT); E(ESRCH); E(EINTR); E(EIO); E(ENXIO); E(E2BIG); E(EBADF);
-	E(ECHILD); E(EAGAIN); E(ENOMEM); E(EACCES); E(EFAULT); E(EBUSY); E(EEXIST);
-	E(EXDEV); E(ENODEV); E(ENOTDIR); E(EINVAL); E(ENFILE); E(EMFILE); E(ENOTTY);
-	E(EFBIG); E(ENOSPC); E(ESPIPE); E(EROFS); E(ERANGE); E(EDEADLK); E(ENAMETOOLONG);
-	E(ENOSYS); E(EOVERFLOW); E(EBADFD); E(EREMOTE); E(EOPNOTSUPP); E(ECONNABORTED);
-	E(ENOTCONN); E(ETIMEDOUT); E(ECANCELED); E(EPROTO); E(EMSGSIZE); E(ESTALE);
-	E(EHWPOISON); E(ENOTRECOVERABLE); E(EOWNERDEAD); E(ENOLINK); E(EPIPE);
-	}
-#undef E
-	return "errno";
+	const char *s = e > 0 ? strerrorname_np(e) : NULL;
+
+	return s ? s : "errno";
 }
 
 /*
@@ -384,7 +375,7 @@ static void d_region_info(struct vfc_rec *r, const char *name, const struct view
 	vfc_rec_open(r, name, '{');
 	U(argsz);
 	FL(flags, region_flags);
-	EN(index, region_name);
+	EN(index, vfc_trace_region_name);
 	U(cap_offset);
 	X(size);
 	X(offset);
@@ -401,7 +392,7 @@ static void d_irq_info(struct vfc_rec *r, const char *name, const struct view *v
 	vfc_rec_open(r, name, '{');
 	U(argsz);
 	FL(flags, irq_info_flags);
-	EN(index, irq_name);
+	EN(index, vfc_trace_irq_name);
 	U(count);
 	vfc_rec_close(r, '}');
 #undef T
@@ -438,7 +429,7 @@ static void d_set_irqs(struct vfc_rec *r, const char *name, const struct view *v
 	vfc_rec_open(r, name, '{');
 	U(argsz);
 	FL(flags, irq_set_flags);
-	EN(index, irq_name);
+	EN(index, vfc_trace_irq_name);
 	U(start);
 	U(count);
 	if (HAS(flags) && HAS(count)) {

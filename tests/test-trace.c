@@ -512,6 +512,9 @@ static void test_unknown_and_errors(void **state)
 	expect(e, "\"errno\":4000");
 	assert_string_equal(vfc_trace_errno_name(4000), "errno");
 	assert_string_equal(vfc_trace_errno_name(EBADFD), "EBADFD");
+	/* every errno glibc names, not a list of our own */
+	assert_string_equal(vfc_trace_errno_name(ENOANO), "ENOANO");
+	assert_string_equal(vfc_trace_errno_name(0), "errno");
 }
 
 static void test_events(void **state)

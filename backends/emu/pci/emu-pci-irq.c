@@ -39,25 +39,15 @@
  */
 void vfc_emu_pci_signal(int fd)
 {
-	static const uint64_t one = 1;
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-
-	if (fd < 0)
-		return;
-	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
-		return;
-	if (write(fd, &one, sizeof(one)) != sizeof(one))
-		return; /* nothing to do: the kernel's signal cannot fail either */
+	vfc_eventfd_signal(fd);
 }
 
 /* An interrupt the device raises: traced, then signalled. */
 static void irq_send(struct vfc_emu_pci *pci, unsigned int index, unsigned int vector, int fd)
 {
-	static const char *const names[] = { "INTX", "MSI", "MSIX", "ERR", "REQ" };
-
 	if (vfc_trace_on())
 		vfc_trace_event("irq", "model=%s index=%s vector=%u eventfd=%d",
-				pci->model->name, index < 5 ? names[index] : "?", vector, fd);
+				pci->model->name, vfc_trace_irq_name(index) ?: "?", vector, fd);
 	vfc_emu_pci_signal(fd);
 }
 
