@@ -287,7 +287,9 @@ void vfc_rec_i(struct vfc_rec *r, const char *name, int64_t v)
 void vfc_rec_x(struct vfc_rec *r, const char *name, uint64_t v)
 {
 	vfc_rec_key(r, name);
-	vfc_rec_printf(r, r->json ? "%llu" : "0x%llx", (unsigned long long)v);
+	/* JSON: a hex string, as vfio-cusectl's; IOVAs and addresses pass
+	 * 2^53, where readers that take numbers as doubles would round them. */
+	vfc_rec_printf(r, r->json ? "\"0x%llx\"" : "0x%llx", (unsigned long long)v);
 }
 
 void vfc_rec_sym(struct vfc_rec *r, const char *name, const char *s)
@@ -330,28 +332,30 @@ void vfc_rec_close(struct vfc_rec *r, char bracket)
 		r->depth--;
 }
 
-/* A JSON number as strtoull reads it: decimal or 0x hex, nothing else. */
+/*
+ * A JSON number: decimal digits as strtoull reads them, nothing else. A 0x
+ * value stays a string, as vfc_rec_x() writes it (addresses pass 2^53).
+ */
 static bool pair_number(const char *v, size_t n, unsigned long long *ret)
 {
 	char tmp[32], *end;
-	bool hex = n > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
 
-	if (!n || n >= sizeof(tmp) || (n > 1 && v[0] == '0' && !hex))
+	if (!n || n >= sizeof(tmp) || (n > 1 && v[0] == '0'))
 		return false;
-	for (size_t i = hex ? 2 : 0; i < n; i++)
-		if (hex ? !isxdigit((unsigned char)v[i]) : !isdigit((unsigned char)v[i]))
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)v[i]))
 			return false;
 	memcpy(tmp, v, n);
 	tmp[n] = '\0';
 	errno = 0;
-	*ret = strtoull(tmp, &end, hex ? 16 : 10);
+	*ret = strtoull(tmp, &end, 10);
 	return !errno && !*end;
 }
 
 /*
  * "name=value name="quoted value" word": text keeps it as written (a
- * space-separated list); JSON makes each pair a member: decimal and 0x
- * values numbers, quoted values strings without their quotes, others
+ * space-separated list); JSON makes each pair a member: decimal values
+ * numbers, 0x values strings, quoted values strings without their quotes, others
  * strings, and a word without '=' a member set to true. Keys are JSON
  * strings (escaped), so nothing in the pairs can break the object.
  */

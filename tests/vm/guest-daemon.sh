@@ -1228,7 +1228,9 @@ need = {"VFIO_GET_API_VERSION", "VFIO_CHECK_EXTENSION", "VFIO_GROUP_SET_CONTAINE
         "VFIO_IOMMU_UNMAP_DMA", "VFIO_DEVICE_SET_IRQS"}
 assert need <= names, "missing: %s" % (need - names)
 m = [e for e in io if e["name"] == "VFIO_IOMMU_MAP_DMA" and e["result"] == 0][0]
-assert "VFIO_DMA_MAP_FLAG_READ" in m["arg"]["flags"] and m["arg"]["size"] > 0 and m["pid"] > 0
+assert "VFIO_DMA_MAP_FLAG_READ" in m["arg"]["flags"] and int(m["arg"]["size"], 16) > 0 and m["pid"] > 0
+# addresses and sizes as hex strings, exact past 2^53
+assert m["arg"]["iova"].startswith("0x") and m["arg"]["vaddr"].startswith("0x")
 assert any(e["name"] == "VFIO_IOMMU_MAP_DMA" and e.get("errno") == "EEXIST" for e in io)
 s = [e for e in io if e["name"] == "VFIO_DEVICE_SET_IRQS" and "resolved" in e]
 assert s and any(v == "eventfd" for e in s for v in e["resolved"].values())
