@@ -608,24 +608,6 @@ static void status_num(struct fmt *f, const char *key, const char *label, uint64
 	}
 }
 
-/* The fault rules: one line each in vfc_fault_list()'s text. */
-static size_t count_rules(void)
-{
-	size_t need = vfc_fault_list(NULL, 0), n = 0;
-	char *list;
-
-	if (!need || need >= VFC_CTL_MAX_REPLY)
-		return 0;
-	list = malloc(need + 1);
-	if (!list)
-		return 0;
-	vfc_fault_list(list, need + 1);
-	for (size_t i = 0; i < need; i++)
-		n += list[i] == '\n' || (i + 1 == need && list[i] != '\n');
-	free(list);
-	return n;
-}
-
 static int cmd_status(const struct vfc_ctl_env *env, struct fmt *f)
 {
 	struct containers_ctx cx = { 0 };
@@ -644,7 +626,7 @@ static int cmd_status(const struct vfc_ctl_env *env, struct fmt *f)
 			n_clients += !i || files[i].pid != files[i - 1].pid;
 		free(files);
 	}
-	rules = count_rules();
+	rules = vfc_fault_count();
 	if (f->json) {
 		vfc_ctl_buf_printf(f->b, "{\"version\":");
 		vfc_ctl_buf_json_string(f->b, VFC_VERSION);

@@ -24,9 +24,9 @@
 
 #include "control.h"
 #include "daemon.h"
-#include "tgid.h"
 #include "vfc-inspect.h"
 #include "vfc-log.h"
+#include "vfc-trace.h"
 #include "vfc-macro.h"
 
 #define VFC_CTL_MAX_CONNS 16		/* connections in all */
@@ -57,11 +57,9 @@ struct vfc_control {
 
 /* The list of open files */
 
-void vfc_files_track(struct vfc_daemon *d, struct vfc_cuse_file *f, pid_t tid, uid_t uid)
+void vfc_files_track(struct vfc_daemon *d, struct vfc_cuse_file *f, pid_t pid, uid_t uid)
 {
-	pid_t pid = tid > 0 ? vfc_tgid_of(tid) : 0;
-
-	f->opener_pid = pid > 0 ? pid : tid;
+	f->opener_pid = pid;
 	f->opener_uid = uid;
 	pthread_mutex_lock(&d->files_lock);
 	f->all_prev = NULL;
@@ -119,12 +117,10 @@ static int files_snapshot(void *opaque, struct vfc_ctl_open_file **ret, size_t *
 
 /* The socket */
 
+/* Deadlines in ms, on the trace's monotonic clock. */
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return vfc_trace_now_ns() / 1000000;
 }
 
 static bool in_list(const uint32_t *list, unsigned int n, uint32_t v)

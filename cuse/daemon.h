@@ -206,8 +206,9 @@ void vfc_channel_handle(struct vfc_daemon *d, uid_t uid, pid_t pid, const void *
 
 /* The control socket (control.c, control.h) and its list of clients */
 
-/** vfc_files_track() - @f was opened by @tid (a thread id) of @uid. */
-void vfc_files_track(struct vfc_daemon *d, struct vfc_cuse_file *f, pid_t tid, uid_t uid);
+/** vfc_files_track() - @f was opened by process @pid (or thread, when its
+ * process is not known) of @uid. */
+void vfc_files_track(struct vfc_daemon *d, struct vfc_cuse_file *f, pid_t pid, uid_t uid);
 /** vfc_files_untrack() - @f goes. */
 void vfc_files_untrack(struct vfc_daemon *d, struct vfc_cuse_file *f);
 

@@ -45,10 +45,10 @@ static void group_file_forget(struct vfc_cuse_file *f)
  * Count the open against its process's and its uid's limits (quota.h);
  * the charge goes with the file and comes back at its release.
  */
-static int open_charge(fuse_req_t req, struct vfc_node *node, struct vfc_quota_charge *ret)
+static int open_charge(fuse_req_t req, struct vfc_node *node, pid_t tgid,
+		       struct vfc_quota_charge *ret)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	pid_t tgid = vfc_tgid_of(ctx->pid);
 	int r;
 
 	r = vfc_quota_charge(&node->daemon->quota, ctx->uid, tgid > 0 ? tgid : 0,
@@ -67,9 +67,12 @@ static void op_open(fuse_req_t req, struct fuse_file_info *fi)
 	struct vfc_daemon *d = node->daemon;
 	struct vfc_quota_charge charge;
 	struct vfc_cuse_file *f;
+	pid_t tgid;
 	int r;
 
-	r = open_charge(req, node, &charge);
+	/* the opener's process: for its limits, and vfio-cusectl's list */
+	tgid = vfc_tgid_of(fuse_req_ctx(req)->pid);
+	r = open_charge(req, node, tgid, &charge);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -107,7 +110,7 @@ static void op_open(fuse_req_t req, struct fuse_file_info *fi)
 		pthread_mutex_unlock(&d->files_lock);
 	}
 	atomic_fetch_add(&d->open_files, 1);
-	vfc_files_track(d, f, fuse_req_ctx(req)->pid, fuse_req_ctx(req)->uid);
+	vfc_files_track(d, f, tgid > 0 ? tgid : fuse_req_ctx(req)->pid, fuse_req_ctx(req)->uid);
 	if (fuse_reply_open(req, fi) < 0) {
 		/* The caller is gone: no release will come. */
 		atomic_fetch_sub(&d->open_files, 1);

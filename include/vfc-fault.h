@@ -41,6 +41,9 @@ void vfc_fault_clear(void);
  */
 size_t vfc_fault_list(char *buf, size_t len);
 
+/** vfc_fault_count() - how many rules there are now. */
+size_t vfc_fault_count(void);
+
 /*
  * The hooks: what the core and the backends call where a rule may act.
  * Each costs one relaxed atomic load while no rule exists (vfc_fault_any()).

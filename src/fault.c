@@ -767,6 +767,16 @@ void vfc_fault_clear(void)
 	delay_flush();
 }
 
+size_t vfc_fault_count(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&rules_lock);
+	n = nrules;
+	pthread_mutex_unlock(&rules_lock);
+	return n;
+}
+
 size_t vfc_fault_list(char *buf, size_t len)
 {
 	size_t need = 0;
