@@ -177,6 +177,7 @@ static void daemon_free(struct vfc_daemon *d)
 	}
 	vfc_backends_teardown(d);
 	d->core = vfc_core_free(d->core);
+	vfc_quota_fini(&d->quota);	/* every release handed its charge back */
 	if (d->priv != vfc_priv_direct())
 		d->priv = vfc_priv_helper_free(d->priv);
 }

@@ -18,6 +18,6 @@ envs=()
 for v in KBENCH_N SIDE_N SIDE_RSS_N; do
 	if [[ -n ${!v:-} ]]; then envs+=(--env "$v=${!v}"); fi
 done
-VFIO_CUSE_VM_KEEP_TMP="$build:$src" exec "$here/run.sh" --timeout 400 --share-rw "$results" \
+VFIO_CUSE_VM_KEEP_TMP="$build:$src" exec "$here/run.sh" --timeout 600 --share-rw "$results" \
 	"${envs[@]}" -- \
 	/bin/sh "$src/tests/vm/guest-daemon.sh" "$build" "$results" "$src" "$@"

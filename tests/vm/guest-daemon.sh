@@ -1107,9 +1107,10 @@ test_vgexit() {
 		grep -E "in use at exit|definitely|indirectly|possibly|still reachable|ERROR SUMMARY"
 	if [ $rc -eq 0 ] && grep -q "ERROR SUMMARY: 0 errors" "$R/vgexit-valgrind.txt" &&
 		! grep -Eq "(definitely|indirectly) lost: [1-9]" "$R/vgexit-valgrind.txt" &&
+		grep -q "in use at exit: 0 bytes in 0 blocks" "$R/vgexit-valgrind.txt" &&
 		grep -q "vfio-cused: stopping" "$R/vgexit-daemon.log" &&
 		! grep -q "core is left" "$R/vgexit-daemon.log"; then
-		ok "vgexit: SIGTERM, exit 0, no valgrind error, nothing definitely or indirectly lost"
+		ok "vgexit: SIGTERM, exit 0, no valgrind error, nothing left in use at exit"
 	else
 		bad "vgexit: exit status $rc (vgexit-valgrind.txt, vgexit-daemon.log)"
 		grep -A12 "definitely lost in\|indirectly lost in\|Invalid\|uninitialised" \
